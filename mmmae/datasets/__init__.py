@@ -1,0 +1,3 @@
+from . import transforms
+
+__all__ = ['transforms']

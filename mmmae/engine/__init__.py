@@ -1,0 +1,3 @@
+from . import hooks, optimizers
+
+__all__ = ['hooks', 'optimizers']

@@ -1,0 +1,3 @@
+from .multivit import MultiViT
+
+__all__ = ['MultiViT']

@@ -1,0 +1,320 @@
+"""MultiViT: the multi-modal ViT encoder of MultiMAE (Bachmann et al., 2022).
+
+Faithful to the reference: one input adapter per modality (patch projection
+plus a fixed sin-cos table, no modality embedding), one learned global token
+appended after all modality tokens, pre-norm blocks with qkv bias and
+LayerNorm eps 1e-6, and no final norm. Masking is not done here: the
+pre-trainer masks the tokens of ``tokenize`` and calls ``forward_tokens``.
+"""
+import copy
+import re
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModule
+from mmengine.model.weight_init import trunc_normal_
+from torch import Tensor
+
+from mmmae.registry import MODELS
+from ..layers import Block, TokenLayout
+from ..prompts.base_prompt import BasePrompt, PromptContext
+
+
+def _default_adapters() -> dict:
+    return dict(
+        rgb=dict(type='PatchedInputAdapter', in_channels=3),
+        depth=dict(type='PatchedInputAdapter', in_channels=1))
+
+
+@MODELS.register_module()
+class MultiViT(BaseModule):
+    """Multi-modal ViT encoder with prompt hook points.
+
+    Args:
+        arch (str | dict): ``'tiny'``, ``'s'``, ``'b'``, ``'l'`` or a dict with
+            ``embed_dims``, ``depth``, ``num_heads`` and ``mlp_ratio``.
+        input_adapters (dict): modality name -> adapter config. The backbone
+            fills in ``embed_dims``, ``patch_size``, ``image_size`` and
+            ``name``. Defaults to rgb (3 ch) and depth (1 ch).
+        patch_size (int): Patch side in pixels. Defaults to 16.
+        img_size (int | tuple): Size of the stored position grids.
+        num_global_tokens (int): Learned tokens appended at the end.
+        drop_path_rate (float): Stochastic depth, linear over the blocks.
+        out_indices (Sequence[int]): Blocks whose outputs ``forward`` returns
+            (0-based, negatives count from the end). Defaults to the last.
+        prompt (dict, optional): Config of a ``BasePrompt`` plugin.
+        frozen (bool): Freeze everything but the prompt (and
+            ``trainable_patterns``); frozen parts stay in eval mode.
+        trainable_patterns (Sequence[str]): Regexes of parameter names that
+            stay trainable under ``frozen``, e.g. ``('norm',)`` for
+            normalisation tuning or ``(r'\\.bias$',)`` for bias tuning.
+
+    Shapes:
+        inputs: {modality: (B, C_m, H, W)} (semseg: (B, H/4, W/4))
+        -> forward: tuple over ``out_indices`` of (B, D, H/P, W/P), the patch
+           tokens averaged over the modalities present; prompt and global
+           tokens are never part of it.
+        -> forward_features: dict(tokens=[(B, N_prompt + N_patch + N_global,
+           D)] per out index, layout=TokenLayout, aux_losses=dict)
+    """
+
+    arch_zoo = {
+        'tiny': dict(embed_dims=32, depth=2, num_heads=2, mlp_ratio=4.),
+        's': dict(embed_dims=384, depth=12, num_heads=6, mlp_ratio=4.),
+        'b': dict(embed_dims=768, depth=12, num_heads=12, mlp_ratio=4.),
+        'l': dict(embed_dims=1024, depth=24, num_heads=16, mlp_ratio=4.),
+    }
+
+    def __init__(self,
+                 arch: Union[str, dict] = 'b',
+                 input_adapters: Optional[dict] = None,
+                 patch_size: int = 16,
+                 img_size=224,
+                 num_global_tokens: int = 1,
+                 drop_rate: float = 0.,
+                 attn_drop_rate: float = 0.,
+                 drop_path_rate: float = 0.,
+                 qkv_bias: bool = True,
+                 out_indices: Sequence[int] = (-1, ),
+                 prompt: Optional[dict] = None,
+                 frozen: bool = False,
+                 trainable_patterns: Sequence[str] = (),
+                 init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        if isinstance(arch, str):
+            if arch not in self.arch_zoo:
+                raise KeyError(f'Unknown MultiViT arch "{arch}"; choose one '
+                               f'of {sorted(self.arch_zoo)} or pass a dict')
+            arch = self.arch_zoo[arch]
+        self.embed_dims = arch['embed_dims']
+        self.num_layers = arch['depth']
+        self.patch_size = patch_size
+
+        adapters = input_adapters if input_adapters is not None \
+            else _default_adapters()
+        if not adapters:
+            raise ValueError('MultiViT needs at least one input adapter')
+        self.input_adapters = nn.ModuleDict()
+        for name, cfg in adapters.items():
+            cfg = copy.deepcopy(cfg)
+            cfg.update(embed_dims=self.embed_dims, name=name)
+            cfg.setdefault('patch_size', patch_size)
+            cfg.setdefault('image_size', img_size)
+            self.input_adapters[name] = MODELS.build(cfg)
+
+        self.num_global_tokens = num_global_tokens
+        self.global_tokens = nn.Parameter(
+            torch.zeros(1, num_global_tokens, self.embed_dims))
+
+        dpr = torch.linspace(0, drop_path_rate, self.num_layers).tolist()
+        self.blocks = nn.ModuleList([
+            Block(self.embed_dims, arch['num_heads'], arch['mlp_ratio'],
+                  qkv_bias, drop_rate, attn_drop_rate, dpr[i])
+            for i in range(self.num_layers)
+        ])
+
+        self.out_indices = []
+        for i in out_indices:
+            j = i + self.num_layers if i < 0 else i
+            if not 0 <= j < self.num_layers:
+                raise IndexError(f'out index {i} is outside the '
+                                 f'{self.num_layers} blocks')
+            self.out_indices.append(j)
+
+        self.prompt: Optional[BasePrompt] = None
+        if prompt is not None:
+            prompt = copy.deepcopy(prompt)
+            prompt.update(embed_dims=self.embed_dims,
+                          num_layers=self.num_layers)
+            prompt.setdefault('patch_size', patch_size)
+            self.prompt = MODELS.build(prompt)
+            if not isinstance(self.prompt, BasePrompt):
+                raise TypeError(f'prompt {type(self.prompt).__name__} must '
+                                'subclass mmmae BasePrompt')
+
+        self.frozen = frozen
+        self.trainable_patterns = tuple(trainable_patterns)
+        self._init_default()
+        if frozen:
+            self._freeze()
+
+    # ------------------------------------------------------------------ init
+    def _init_default(self) -> None:
+        """MultiMAE's init: xavier-uniform linears, small normal tokens."""
+        for name, m in self.named_modules():
+            if name.startswith('prompt'):
+                continue
+            if isinstance(m, nn.Linear):
+                nn.init.xavier_uniform_(m.weight)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.Conv2d) and name.startswith(
+                    'input_adapters'):
+                # Patch projections initialise like a linear layer.
+                nn.init.xavier_uniform_(m.weight.view(m.weight.shape[0], -1))
+                nn.init.zeros_(m.bias)
+        trunc_normal_(self.global_tokens, std=0.02)
+
+    def init_weights(self) -> None:
+        self._init_default()
+        super().init_weights()
+
+    # ---------------------------------------------------------------- freeze
+    def _is_trainable_when_frozen(self, name: str) -> bool:
+        return name.startswith('prompt.') or any(
+            re.search(p, name) for p in self.trainable_patterns)
+
+    def _freeze(self) -> None:
+        for name, param in self.named_parameters():
+            param.requires_grad = self._is_trainable_when_frozen(name)
+        for name, module in self.named_children():
+            if name != 'prompt':
+                module.eval()
+
+    def train(self, mode: bool = True) -> 'MultiViT':
+        super().train(mode)
+        if self.frozen:
+            self._freeze()
+        return self
+
+    # ------------------------------------------------------------- tokenize
+    def tokenize(self, inputs: Dict[str, Tensor]
+                 ) -> Tuple[Tensor, TokenLayout]:
+        """Patch tokens of every modality present, then the global tokens.
+
+        Returns:
+            tuple: tokens (B, N_patch + N_global, D) and their layout.
+        """
+        if not inputs:
+            raise ValueError('MultiViT got no input modality; expected a '
+                             f'subset of {list(self.input_adapters)}')
+        unknown = [k for k in inputs if k not in self.input_adapters]
+        if unknown:
+            raise KeyError(f'MultiViT was built for modalities '
+                           f'{list(self.input_adapters)}, got {unknown}')
+        tokens, grids = [], {}
+        batch = None
+        # Configured order, so a sequence never depends on dict order.
+        for name in self.input_adapters:
+            if name not in inputs:
+                continue
+            x, grid = self.input_adapters[name](inputs[name])
+            if batch is not None and x.shape[0] != batch:
+                raise ValueError(f'modality "{name}" has batch {x.shape[0]},'
+                                 f' the others {batch}')
+            batch = x.shape[0]
+            tokens.append(x)
+            grids[name] = grid
+        layout = TokenLayout.build(grids, self.num_global_tokens)
+        glob = self.global_tokens.expand(batch, -1, -1).to(tokens[0].dtype)
+        return torch.cat(tokens + [glob], dim=1), layout
+
+    # -------------------------------------------------------------- encoder
+    def forward_tokens(self,
+                       x: Tensor,
+                       layout: TokenLayout,
+                       ctx: Optional[PromptContext] = None,
+                       return_indices: Optional[Sequence[int]] = None
+                       ) -> Tuple[List[Tensor], TokenLayout]:
+        """Run the blocks, calling the prompt hooks.
+
+        Args:
+            x (Tensor): (B, N, D) tokens laid out as ``layout``.
+            ctx (PromptContext, optional): Needed when a prompt is set.
+            return_indices (Sequence[int], optional): Blocks to return;
+                defaults to ``out_indices``.
+
+        Returns:
+            tuple: per returned block (B, N', D) tokens (prompts included),
+            and the final layout.
+        """
+        return_indices = self.out_indices if return_indices is None \
+            else list(return_indices)
+        outs = []
+        for i, block in enumerate(self.blocks):
+            if self.prompt is not None:
+                x, layout = self.prompt.before_block(i, x, layout, ctx)
+            x = block(x)
+            if i in return_indices:
+                outs.append(x)
+        return outs, layout
+
+    def _make_context(self, inputs: Dict[str, Tensor], layout: TokenLayout,
+                      batch: int, tasks) -> PromptContext:
+        cache = {}
+
+        def query_fn() -> Tensor:
+            # The frozen model's own view of the input: no prompt, no grad.
+            if 'q' not in cache:
+                with torch.no_grad():
+                    x, lay = self.tokenize(inputs)
+                    for block in self.blocks:
+                        x = block(x)
+                    cache['q'] = x[:, lay.global_slice].mean(1)
+            return cache['q']
+
+        if isinstance(tasks, str):
+            tasks = (tasks, )
+        return PromptContext(batch, tuple(layout.modalities),
+                             None if tasks is None else tuple(tasks),
+                             query_fn)
+
+    def forward_features(self, inputs: Dict[str, Tensor],
+                         tasks: Union[None, str, Sequence[str]] = None
+                         ) -> dict:
+        """Tokens at ``out_indices`` with their layout and prompt losses."""
+        x, layout = self.tokenize(inputs)
+        ctx = self._make_context(inputs, layout, x.shape[0], tasks)
+        outs, layout = self.forward_tokens(x, layout, ctx)
+        return dict(tokens=outs, layout=layout, aux_losses=ctx.losses)
+
+    def tokens_to_maps(self, tokens: Sequence[Tensor], layout: TokenLayout,
+                       task: Optional[str] = None) -> Tuple[Tensor, ...]:
+        """Patch tokens (prompts stripped) averaged over modalities, as maps.
+
+        Returns:
+            tuple: per token tensor, a (B, D, h, w) feature map.
+        """
+        grids = set(layout.grids.values())
+        if len(grids) != 1:
+            raise ValueError('modalities give different token grids '
+                             f'{layout.grids}; feed inputs of one size')
+        h, w = grids.pop()
+        maps = []
+        for x in tokens:
+            patch = x[:, layout.patch_slice]
+            if self.prompt is not None:
+                patch = self.prompt.readout(task, patch, x, layout)
+            B, _, D = patch.shape
+            # B (M h w) D -> B M hw D -> mean over modalities M
+            patch = patch.reshape(B, len(layout.modalities), h * w, D)
+            patch = patch.mean(1)
+            maps.append(patch.transpose(1, 2).reshape(B, D, h, w))
+        return tuple(maps)
+
+    def forward(self, inputs: Dict[str, Tensor],
+                task: Optional[str] = None) -> Tuple[Tensor, ...]:
+        feats = self.forward_features(inputs, task)
+        return self.tokens_to_maps(feats['tokens'], feats['layout'], task)
+
+    # --------------------------------------------------------- optimisation
+    def no_weight_decay(self) -> set:
+        return {'global_tokens'}
+
+    def get_layer_depth(self, param_name: str, prefix: str = ''):
+        """Layer id for layer-wise lr decay, as mmpretrain's ViT defines it.
+
+        Returns:
+            tuple: (layer id, number of layers); adapters and global tokens
+            are layer 0, block i is i + 1, everything else the last.
+        """
+        num_layers = self.num_layers + 2
+        if not param_name.startswith(prefix):
+            return num_layers - 1, num_layers
+        name = param_name[len(prefix):]
+        if name.startswith(('input_adapters', 'global_tokens')):
+            return 0, num_layers
+        if name.startswith('blocks.'):
+            return int(name.split('.')[1]) + 1, num_layers
+        return num_layers - 1, num_layers

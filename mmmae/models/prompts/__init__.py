@@ -1,0 +1,3 @@
+from .base_prompt import BasePrompt, PromptContext
+
+__all__ = ['BasePrompt', 'PromptContext']
