@@ -1,0 +1,52 @@
+import torch
+
+from mmmae.models.layers import Attention, Block, CrossAttention, CrossAttentionBlock
+
+
+def _reference_attention(q, k, v):
+    weights = (q @ k.transpose(-2, -1) / q.shape[-1]**0.5).softmax(-1)
+    return weights @ v
+
+
+def test_attention_matches_explicit_softmax():
+    torch.manual_seed(0)
+    attn = Attention(32, num_heads=4).eval()
+    x = torch.randn(2, 7, 32)
+    B, N, D = x.shape
+    qkv = attn.qkv(x).reshape(B, N, 3, 4, 8).permute(2, 0, 3, 1, 4)
+    ref = _reference_attention(*qkv.unbind(0)).transpose(1, 2).reshape(B, N, D)
+    assert torch.allclose(attn(x), attn.proj(ref), atol=1e-5)
+
+
+def test_cross_attention_reads_only_the_context():
+    torch.manual_seed(0)
+    attn = CrossAttention(32, num_heads=4).eval()
+    q = torch.randn(2, 5, 32)
+    ctx = torch.randn(2, 9, 32)
+    out = attn(q, ctx)
+    assert out.shape == (2, 5, 32)
+    # Each query is independent of the others: permuting queries permutes out.
+    perm = torch.randperm(5)
+    assert torch.allclose(attn(q[:, perm], ctx), out[:, perm], atol=1e-5)
+    # Permuting the context leaves the output unchanged (no positions inside).
+    cperm = torch.randperm(9)
+    assert torch.allclose(attn(q, ctx[:, cperm]), out, atol=1e-5)
+
+
+def test_blocks_keep_shapes_and_are_residual():
+    block = Block(32, 2, drop_path=0.1).eval()
+    x = torch.randn(2, 6, 32)
+    assert block(x).shape == x.shape
+    cblock = CrossAttentionBlock(32, 2).eval()
+    assert cblock(x[:, :3], x).shape == (2, 3, 32)
+    # Zeroed output projections turn a block into the identity.
+    for m in (block.attn.proj, block.mlp.fc2):
+        torch.nn.init.zeros_(m.weight)
+        torch.nn.init.zeros_(m.bias)
+    assert torch.equal(block(x), x)
+
+
+def test_attention_rejects_indivisible_heads():
+    import pytest
+    with pytest.raises(ValueError, match='embed_dims=30'):
+        Attention(30, num_heads=4)
