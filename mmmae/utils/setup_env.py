@@ -18,6 +18,8 @@ def register_all_modules(init_default_scope: bool = True) -> None:
     import mmmae.evaluation  # noqa: F401
     import mmmae.models  # noqa: F401
     import mmmae.visualization  # noqa: F401
+    from .checkpoint import register_safe_checkpoint_loader
+    register_safe_checkpoint_loader()
 
     if not init_default_scope:
         return

@@ -1,3 +1,4 @@
 from .multivit import MultiViT
 
 __all__ = ['MultiViT']
+from . import clip  # noqa: F401

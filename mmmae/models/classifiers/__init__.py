@@ -1,0 +1,3 @@
+from .multi_task_clip_classifier import MultiTaskCLIPClassifier
+
+__all__ = ['MultiTaskCLIPClassifier']

@@ -1,0 +1,4 @@
+from .multimodal_data_preprocessor import (MultiModalDataPreprocessor,
+                                           robust_standardize)
+
+__all__ = ['MultiModalDataPreprocessor', 'robust_standardize']

@@ -1,0 +1,15 @@
+"""Task heads for fine-tuning.
+
+- ``DPTHead`` (depth) and ``ConvNeXtHead`` (semantic segmentation) follow
+  mmseg's decode-head conventions, so ``MultiTaskSegmentor`` (and mmseg
+  segmentors) drive them through ``loss()`` / ``predict()``.
+- Classification on the global or average token needs no head of ours:
+  mmpretrain's ``LinearClsHead`` does the job (``type='mmpretrain.
+  LinearClsHead'``) behind a pooling neck (``mmpretrain.
+  GlobalAveragePooling``) on the backbone's last map.
+"""
+from .base_depth_head import BaseDepthHead
+from .convnext_head import ConvNeXtHead
+from .dpt_head import DPTHead
+
+__all__ = ['BaseDepthHead', 'ConvNeXtHead', 'DPTHead']

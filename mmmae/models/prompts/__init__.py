@@ -1,3 +1,11 @@
 from .base_prompt import BasePrompt, PromptContext
+from .modality_aware_prompt import ModalityAwarePrompt
+from .multi_task_prompt import MultiTaskPrompt
+from .prompt_pool import PromptPool
+from .vpt import DeepPrompt, ShallowPrompt
 
-__all__ = ['BasePrompt', 'PromptContext']
+__all__ = [
+    'BasePrompt', 'PromptContext', 'ShallowPrompt', 'DeepPrompt',
+    'PromptPool', 'MultiTaskPrompt', 'ModalityAwarePrompt'
+]
+from . import clip  # noqa: F401

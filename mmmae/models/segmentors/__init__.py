@@ -1,0 +1,1 @@
+from .multi_task_segmentor import MultiTaskSegmentor  # noqa: F401

@@ -1,0 +1,30 @@
+# Runtime shared by every mmmae config: scope, environment, hooks, logging.
+default_scope = 'mmmae'
+env_cfg = dict(
+    cudnn_benchmark=True,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    # tools/train.py and tools/test.py switch to gloo when CUDA is absent.
+    dist_cfg=dict(backend='nccl'),
+)
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    # The last iteration is always saved too (save_last).
+    checkpoint=dict(
+        type='CheckpointHook', by_epoch=False, interval=2000,
+        max_keep_ckpts=3),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    # tools/test.py --show-dir sets draw=True and show_dir.
+    visualization=dict(type='MultiTaskVisualizationHook', draw=False),
+)
+# Logs trainable vs total parameters at the start of every run.
+custom_hooks = [dict(type='TrainableParamsHook')]
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(
+    type='MultiTaskLocalVisualizer', vis_backends=vis_backends,
+    name='visualizer')
+log_processor = dict(by_epoch=False)
+log_level = 'INFO'
+load_from = None
+resume = False

@@ -1,0 +1,182 @@
+"""From an image file (or array) to a depth map and a label map in a few lines.
+
+Example::
+
+    from mmmae.apis import init_model, inference_model
+    model = init_model('configs/multimae/<config>.py', 'work_dirs/x.pth')
+    result = inference_model(model, 'demo.png')            # rgb only
+    result = inference_model(model, dict(rgb='a.png', depth='a_d.png'))
+    depth = result.pred_depth_map.data    # (1, H, W) metres
+    labels = result.pred_sem_seg.data     # (1, H, W) class ids
+"""
+import copy
+import os.path as osp
+import warnings
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Union
+
+import numpy as np
+import torch
+from mmcv.transforms import Compose
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.registry import init_default_scope
+from mmengine.runner import load_checkpoint
+
+from mmmae.registry import MODELS, TRANSFORMS
+
+ImageLike = Union[str, Path, np.ndarray]
+_LOADER = 'LoadMultiModalFromFile'
+
+
+def init_model(config: Union[str, Path, Config],
+               checkpoint: Optional[str] = None,
+               device: str = 'cpu',
+               cfg_options: Optional[dict] = None) -> torch.nn.Module:
+    """Build a model from a config and load a checkpoint, in eval mode.
+
+    Pretrained backbone weights named in the config (``init_cfg``) are not
+    loaded: the checkpoint holds the fine-tuned model.
+
+    Args:
+        config (str | Path | Config): Config file or object.
+        checkpoint (str, optional): Checkpoint file; None leaves the weights
+            random (with a warning).
+        device (str): e.g. ``'cpu'`` or ``'cuda:0'``. Defaults to 'cpu'.
+        cfg_options (dict, optional): Overrides merged into the config.
+
+    Returns:
+        nn.Module: the model, with ``cfg`` and ``dataset_meta`` attached.
+    """
+    from mmmae.utils import load_config, register_all_modules
+    register_all_modules(init_default_scope=False)
+    if isinstance(config, (str, Path)):
+        cfg = load_config(str(config), cfg_options)
+    elif isinstance(config, Config):
+        cfg = copy.deepcopy(config)
+        if cfg_options:
+            cfg.merge_from_dict(cfg_options)
+    else:
+        raise TypeError('config must be a file path or a Config, got '
+                        f'{type(config).__name__}')
+    init_default_scope(cfg.get('default_scope', 'mmmae'))
+    model = MODELS.build(cfg.model)
+    dataset_meta = None
+    if checkpoint is not None:
+        ckpt = load_checkpoint(model, checkpoint, map_location='cpu')
+        dataset_meta = ckpt.get('meta', {}).get('dataset_meta')
+    else:
+        warnings.warn('init_model: no checkpoint given, the weights are '
+                      'random')
+    if dataset_meta is None:
+        from mmmae.datasets.nyuv2_classes import NYUV2_CLASSES, NYUV2_PALETTE
+        dataset_meta = dict(classes=NYUV2_CLASSES, palette=NYUV2_PALETTE)
+    model.cfg = cfg
+    model.dataset_meta = dataset_meta
+    model.to(device)
+    model.eval()
+    return model
+
+
+def _test_pipeline(cfg: Config) -> list:
+    pipeline = cfg.get('test_pipeline')
+    if pipeline is None:
+        try:
+            pipeline = cfg.test_dataloader.dataset.pipeline
+        except AttributeError:
+            raise KeyError('the config has neither test_pipeline nor '
+                           'test_dataloader.dataset.pipeline') from None
+    return copy.deepcopy(list(pipeline))
+
+
+def _split_pipeline(pipeline: list):
+    """(loader config for inputs, the other transforms); targets dropped."""
+    loader, rest = None, []
+    for t in pipeline:
+        if t['type'].split('.')[-1] == _LOADER:
+            if t.get('load_inputs', True) and loader is None:
+                loader = dict(t, load_targets=False)
+            continue  # a targets-only loader: nothing to load at inference
+        rest.append(t)
+    return loader or dict(type=_LOADER, load_targets=False), rest
+
+
+def _load_item(item: Dict[str, ImageLike], loader, modalities) -> dict:
+    """Pipeline ``results`` of one sample: files decoded by the config's
+    loader, arrays taken as they are (rgb (H, W, 3) uint8 RGB; depth
+    (H, W) float metres, or uint16 millimetres)."""
+    from mmmae.datasets.transforms._fields import KIND_OF_MODALITY
+    missing = [m for m in modalities if m not in item]
+    if missing:
+        raise KeyError(f'the model reads {list(modalities)}; the input lacks '
+                       f'{missing} (got {list(item)})')
+    files = {m: str(v) for m, v in item.items()
+             if m in modalities and isinstance(v, (str, Path))}
+    arrays = {m: v for m, v in item.items()
+              if m in modalities and isinstance(v, np.ndarray)}
+    odd = [m for m in modalities if m not in files and m not in arrays]
+    if odd:
+        raise TypeError(f'input {odd} must be a file path or a numpy array')
+    results = dict(modalities=tuple(files), targets=())
+    for m, path in files.items():
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'{m} input file not found: {path}')
+        results[f'{m}_path'] = path
+    if files:
+        results = loader(results)
+    kinds = dict(results.get('field_kinds') or {})
+    for m, arr in arrays.items():
+        if m == 'depth':
+            arr = arr.astype(np.float32) / 1000. if arr.dtype == np.uint16 \
+                else arr.astype(np.float32)
+            arr = arr.reshape(arr.shape[:2])
+        elif m == 'rgb' and (arr.ndim != 3 or arr.shape[2] != 3):
+            raise ValueError(f'an rgb array must be (H, W, 3), got '
+                             f'{arr.shape}')
+        results[m] = arr
+        kinds[m] = KIND_OF_MODALITY[m]
+    shapes = {m: results[m].shape[:2] for m in modalities}
+    if len(set(shapes.values())) != 1:
+        raise ValueError(f'input modalities differ in size (H, W): {shapes}')
+    shape = next(iter(shapes.values()))
+    results.update(modalities=tuple(modalities), field_kinds=kinds,
+                   img_shape=shape, ori_shape=shape)
+    results['img_path'] = files.get('rgb') or next(iter(files.values()),
+                                                   None)
+    return results
+
+
+def inference_model(model: torch.nn.Module,
+                    inputs: Union[ImageLike, Dict[str, ImageLike],
+                                  Sequence]):
+    """Predict depth and/or labels for one sample or a list of them.
+
+    Args:
+        model (nn.Module): From ``init_model`` (needs ``model.cfg``).
+        inputs: An rgb image (path or (H, W, 3) uint8 RGB array), a dict
+            ``{modality: path or array}`` (e.g. ``dict(rgb=..., depth=...)``),
+            or a list of either.
+
+    Returns:
+        SegDataSample | list: with ``pred_depth_map`` (1, H, W) metres and/or
+        ``pred_sem_seg`` (1, H, W) / ``seg_logits`` (K, H, W), at the input's
+        original size.
+    """
+    if not hasattr(model, 'cfg'):
+        raise AttributeError('inference_model needs model.cfg; build the '
+                             'model with mmmae.apis.init_model')
+    single = not isinstance(inputs, (list, tuple))
+    items = [inputs] if single else list(inputs)
+    items = [it if isinstance(it, dict) else dict(rgb=it) for it in items]
+    loader_cfg, rest = _split_pipeline(_test_pipeline(model.cfg))
+    init_default_scope(model.cfg.get('default_scope', 'mmmae'))
+    loader = TRANSFORMS.build(loader_cfg)
+    pipeline = Compose([TRANSFORMS.build(t) for t in rest])
+    modalities = getattr(model, 'input_modalities', None)
+    data = []
+    for item in items:
+        names = modalities or tuple(item)
+        data.append(pipeline(_load_item(item, loader, names)))
+    with torch.no_grad():
+        results: List = model.test_step(pseudo_collate(data))
+    return results[0] if single else results

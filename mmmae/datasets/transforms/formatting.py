@@ -1,0 +1,76 @@
+"""Packing a pipeline's results into model inputs and an mmseg data sample."""
+from typing import Sequence
+
+import numpy as np
+import torch
+from mmcv.transforms import BaseTransform
+from mmengine.structures import PixelData
+from mmseg.structures import SegDataSample
+
+from mmmae.registry import TRANSFORMS
+
+
+@TRANSFORMS.register_module()
+class PackMultiModalInputs(BaseTransform):
+    """Pack the input modalities and the targets of one sample.
+
+    ``inputs`` holds one tensor per name in ``results['modalities']``; the
+    data sample carries ``gt_sem_seg`` and ``gt_depth_map`` together (when
+    loaded), so one validation pass feeds both mmseg ``IoUMetric`` and
+    ``DepthMetric``.
+
+    Args:
+        meta_keys (Sequence[str]): Keys copied into the data sample's
+            metainfo when present. ``pad_shape`` defaults to ``img_shape``
+            and ``flip`` to False.
+
+    Shapes:
+        rgb (H, W, 3) uint8 -> inputs['rgb'] (3, H, W) uint8
+        depth (H, W) float32 -> inputs['depth'] (1, H, W) float32 metres
+        semseg (H, W) uint8 -> inputs['semseg'] (1, H, W) int64
+        gt_seg_map (H', W') -> gt_sem_seg.data (1, H', W') int64
+        gt_depth_map (H', W') -> gt_depth_map.data (1, H', W') float32
+    """
+
+    def __init__(self,
+                 meta_keys: Sequence[str] = (
+                     'img_path', 'ori_shape', 'img_shape', 'pad_shape',
+                     'scale_factor', 'flip', 'flip_direction', 'modalities')):
+        self.meta_keys = tuple(meta_keys)
+
+    @staticmethod
+    def _tensor(arr: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
+        if arr.ndim == 2:
+            arr = arr[None]  # 1 H W
+        else:
+            arr = arr.transpose(2, 0, 1)  # H W C -> C H W
+        return torch.from_numpy(np.ascontiguousarray(arr)).to(dtype)
+
+    def transform(self, results: dict) -> dict:
+        dtypes = dict(rgb=torch.uint8, depth=torch.float32,
+                      semseg=torch.int64)
+        inputs = {}
+        for name in results['modalities']:
+            if name not in results:
+                raise KeyError(f'modality "{name}" of '
+                               f'{results.get("img_path")} was not loaded; '
+                               'put LoadMultiModalFromFile first')
+            inputs[name] = self._tensor(results[name], dtypes[name])
+        sample = SegDataSample()
+        if 'gt_seg_map' in results:
+            sample.gt_sem_seg = PixelData(
+                data=self._tensor(results['gt_seg_map'], torch.int64))
+        if 'gt_depth_map' in results:
+            sample.gt_depth_map = PixelData(
+                data=self._tensor(results['gt_depth_map'], torch.float32))
+        meta = {k: results[k] for k in self.meta_keys if k in results}
+        meta['modalities'] = tuple(results['modalities'])
+        meta.setdefault('flip', False)
+        meta.setdefault('flip_direction', None)
+        if 'img_shape' in meta:
+            meta.setdefault('pad_shape', meta['img_shape'])
+        sample.set_metainfo(meta)
+        return dict(inputs=inputs, data_samples=sample)
+
+    def __repr__(self):
+        return f'{self.__class__.__name__}(meta_keys={self.meta_keys})'

@@ -1,0 +1,178 @@
+"""Base class of depth heads, with mmseg's decode-head conventions.
+
+``loss()`` = ``forward()`` -> ``loss_by_feat()`` and ``predict()`` =
+``forward()`` -> ``predict_by_feat()``, as in mmseg's ``BaseDecodeHead``; the
+ground truth is the data samples' ``gt_depth_map`` (metres, 0 = invalid).
+"""
+from abc import ABCMeta, abstractmethod
+from typing import List, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from mmseg.models.utils import resize
+from torch import Tensor
+
+from mmmae.registry import MODELS
+
+
+class BaseDepthHead(BaseModule, metaclass=ABCMeta):
+    """Depth regression head: features -> (B, 1, h, w) depth in metres.
+
+    The last layer's raw output goes through ``depth_act`` so that the head
+    predicts metric depth directly:
+
+    - ``'softplus'`` (default): smooth and > 0 everywhere, so no pixel stops
+      learning and the log in SiLog / delta metrics stays finite;
+    - ``'relu'``: DPT's ``non_negative`` output; pixels below 0 get no
+      gradient;
+    - ``'sigmoid'``: ``max_depth * sigmoid(x)`` (bounded, as mmseg's VPD);
+    - ``'none'``: the raw value.
+
+    Predictions are clamped to ``[min_depth, max_depth]`` at test time only.
+
+    Args:
+        in_channels (int | Sequence[int]): Channels of the selected inputs.
+        in_index (int | Sequence[int]): Which backbone outputs to use.
+        loss_decode (dict | Sequence[dict]): Loss config(s); each loss has a
+            ``loss_name``. Defaults to ``BerHuLoss``.
+        depth_act (str): See above. Defaults to ``'softplus'``.
+        min_depth (float): Lower clamp of predictions. Defaults to 1e-3.
+        max_depth (float): Upper clamp of predictions (and the sigmoid
+            range). Defaults to 10.0 (NYUv2).
+        align_corners (bool): Of the bilinear resizes. Defaults to False.
+        init_cfg (dict, optional): Initialisation config.
+
+    Shapes:
+        inputs: tuple of (B, C_i, h_i, w_i) -> forward: (B, 1, h, w) metres
+        gt_depth_map.data: (1, H, W) per sample
+    """
+
+    task_type = 'depth'
+    out_channels = 1
+    _acts = ('softplus', 'relu', 'sigmoid', 'none')
+
+    def __init__(self,
+                 in_channels: Union[int, Sequence[int]],
+                 in_index: Union[int, Sequence[int]] = -1,
+                 loss_decode=dict(type='BerHuLoss'),
+                 depth_act: str = 'softplus',
+                 min_depth: float = 1e-3,
+                 max_depth: float = 10.0,
+                 align_corners: bool = False,
+                 init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        if isinstance(in_index, int) != isinstance(in_channels, int):
+            raise TypeError('in_index and in_channels must both be ints or '
+                            f'both sequences, got {in_index} and '
+                            f'{in_channels}')
+        if not isinstance(in_index, int) and len(in_index) != len(
+                in_channels):
+            raise ValueError(f'in_index {in_index} and in_channels '
+                             f'{in_channels} differ in length')
+        if depth_act not in self._acts:
+            raise ValueError(f'depth_act "{depth_act}" is not one of '
+                             f'{self._acts}')
+        self.in_channels = in_channels
+        self.in_index = in_index
+        self.depth_act = depth_act
+        self.min_depth = min_depth
+        self.max_depth = max_depth
+        self.align_corners = align_corners
+        if isinstance(loss_decode, dict):
+            loss_decode = [loss_decode]
+        elif not isinstance(loss_decode, (list, tuple)):
+            raise TypeError('loss_decode must be a dict or a sequence of '
+                            f'dicts, got {type(loss_decode).__name__}')
+        self.loss_decode = nn.ModuleList(
+            [MODELS.build(cfg) for cfg in loss_decode])
+
+    # ----------------------------------------------------------- features
+    def _transform_inputs(self, inputs: Sequence[Tensor]
+                          ) -> Union[Tensor, List[Tensor]]:
+        """Select the backbone outputs named by ``in_index``."""
+        n = len(inputs)
+        idx = [self.in_index] if isinstance(self.in_index,
+                                            int) else self.in_index
+        for i in idx:
+            if not -n <= i < n:
+                raise IndexError(f'{type(self).__name__}: in_index {i} is '
+                                 f'outside the {n} backbone outputs')
+        if isinstance(self.in_index, int):
+            return inputs[self.in_index]
+        return [inputs[i] for i in self.in_index]
+
+    def activate(self, x: Tensor) -> Tensor:
+        """Raw regression output -> depth in metres (see ``depth_act``)."""
+        if self.depth_act == 'softplus':
+            return F.softplus(x)
+        if self.depth_act == 'relu':
+            return F.relu(x)
+        if self.depth_act == 'sigmoid':
+            return torch.sigmoid(x) * self.max_depth
+        return x
+
+    @abstractmethod
+    def forward(self, inputs: Tuple[Tensor, ...]) -> Tensor:
+        """Backbone outputs -> (B, 1, h, w) depth in metres."""
+
+    # --------------------------------------------------------------- loss
+    def loss(self, inputs: Tuple[Tensor, ...], batch_data_samples: list,
+             train_cfg=None) -> dict:
+        return self.loss_by_feat(self.forward(inputs), batch_data_samples)
+
+    @staticmethod
+    def _stack_batch_gt(batch_data_samples: list) -> Tensor:
+        gts = []
+        for i, sample in enumerate(batch_data_samples):
+            if 'gt_depth_map' not in sample:
+                raise KeyError(f'data sample {i} '
+                               f'({sample.metainfo.get("img_path")}) has no '
+                               'gt_depth_map, which the depth head needs')
+            gts.append(sample.gt_depth_map.data)
+        return torch.stack(gts, dim=0).float()
+
+    def loss_by_feat(self, pred_depth: Tensor,
+                     batch_data_samples: list) -> dict:
+        """Losses at the ground-truth resolution, plus a logged ``rmse``.
+
+        Returns:
+            dict: ``{loss_name: loss}`` per loss and ``rmse`` (metres, over
+            valid pixels; not backpropagated).
+        """
+        gt = self._stack_batch_gt(batch_data_samples).to(pred_depth)
+        pred = resize(pred_depth, size=gt.shape[2:], mode='bilinear',
+                      align_corners=self.align_corners)
+        losses = {}
+        for loss_fn in self.loss_decode:
+            value = loss_fn(pred, gt)
+            name = loss_fn.loss_name
+            losses[name] = losses[name] + value if name in losses else value
+        with torch.no_grad():
+            valid = gt > 0
+            if valid.any():
+                rmse = (pred - gt)[valid].pow(2).mean().sqrt()
+            else:
+                rmse = pred.new_zeros(())
+        losses['rmse'] = rmse
+        return losses
+
+    # ------------------------------------------------------------ predict
+    def predict(self, inputs: Tuple[Tensor, ...], batch_img_metas: List[dict],
+                test_cfg=None) -> Tensor:
+        return self.predict_by_feat(self.forward(inputs), batch_img_metas)
+
+    def predict_by_feat(self, pred_depth: Tensor,
+                        batch_img_metas: List[dict]) -> Tensor:
+        """Resize to the (padded) input and clamp to the valid range.
+
+        Follows mmseg's ``BaseDecodeHead.predict_by_feat``: the target size is
+        ``pad_shape`` when present, else ``img_shape``.
+        """
+        meta = batch_img_metas[0]
+        size = meta['pad_shape'][:2] if 'pad_shape' in meta \
+            else meta['img_shape'][:2]
+        pred = resize(pred_depth, size=tuple(size), mode='bilinear',
+                      align_corners=self.align_corners)
+        return pred.clamp(self.min_depth, self.max_depth)

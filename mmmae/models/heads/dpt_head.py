@@ -1,0 +1,122 @@
+"""DPT depth head (Ranftl et al., ICCV 2021) as MultiMAE fine-tunes it.
+
+Faithful to MultiMAE's DPT output adapter: four tapped ViT outputs (the
+global token is ignored; the backbone already drops it) are reassembled to
+96/192/384/768 channels at strides 4/8/16/32 (1x1 conv, then 4x / 2x
+transposed conv, identity, 3x3 stride-2 conv), brought to 256 channels by
+3x3 convs, fused coarse to fine by four fusion blocks (two residual conv
+units, x2 bilinear upsampling with ``align_corners=True``), and regressed by
+conv 256->128, x2 upsampling, conv 128->32, ReLU, 1x1 conv -> 1. The
+reassemble and fusion blocks are mmseg's (``mmseg.models.decode_heads.
+dpt_head``), which have the same structure; their residual convs have no
+bias. The output goes through ``depth_act`` (see ``BaseDepthHead``).
+
+Light variant (a config knob, nothing else): ``channels=64,
+post_process_channels=(48, 96, 192, 384)``.
+"""
+from typing import Sequence, Tuple
+
+import torch.nn as nn
+from mmseg.models.decode_heads.dpt_head import (FeatureFusionBlock,
+                                                ReassembleBlocks)
+from mmseg.models.utils import resize
+from torch import Tensor
+
+from mmmae.registry import MODELS
+from .base_depth_head import BaseDepthHead
+
+
+@MODELS.register_module()
+class DPTHead(BaseDepthHead):
+    """DPT regression head on four ViT feature maps.
+
+    Args:
+        embed_dims (int): Channels D of the backbone maps.
+        in_index (Sequence[int]): Four indices into the backbone outputs,
+            shallow to deep. With ``out_indices=(2, 5, 8, 11)`` on ViT-B this
+            is ``(0, 1, 2, 3)``; repeats are allowed for shallow backbones.
+        post_process_channels (Sequence[int]): Reassembled channels at
+            strides 4, 8, 16, 32. Defaults to (96, 192, 384, 768).
+        channels (int): Fusion width. Defaults to 256.
+        head_channels (Sequence[int]): Widths of the two regression convs.
+            Defaults to (128, 32) (DPT).
+        patch_size (int): Backbone patch size; only checked against the
+            reassemble strides. Defaults to 16.
+        act_cfg (dict): Activation of the residual conv units.
+        norm_cfg (dict, optional): Norm of the residual conv units; None as
+            in MultiMAE.
+        **kwargs: ``loss_decode``, ``depth_act``, ``min_depth``,
+            ``max_depth``, ``align_corners``, ``init_cfg`` of
+            ``BaseDepthHead``.
+
+    Shapes:
+        inputs: tuple of (B, D, H/P, W/P) -> (B, 1, H*16/P, W*16/P) metres
+        (full input resolution for P = 16)
+    """
+
+    def __init__(self,
+                 embed_dims: int = 768,
+                 in_index: Sequence[int] = (0, 1, 2, 3),
+                 post_process_channels: Sequence[int] = (96, 192, 384, 768),
+                 channels: int = 256,
+                 head_channels: Sequence[int] = (128, 32),
+                 patch_size: int = 16,
+                 act_cfg=dict(type='ReLU'),
+                 norm_cfg=None,
+                 **kwargs):
+        in_index = tuple(in_index)
+        if len(in_index) != 4 or len(post_process_channels) != 4:
+            raise ValueError('DPTHead needs 4 in_index and 4 '
+                             f'post_process_channels, got {in_index} and '
+                             f'{tuple(post_process_channels)}')
+        super().__init__(in_channels=[embed_dims] * 4, in_index=in_index,
+                         **kwargs)
+        self.embed_dims = embed_dims
+        self.channels = channels
+        self.patch_size = patch_size
+        self.post_process_channels = tuple(post_process_channels)
+        self.reassemble_blocks = ReassembleBlocks(
+            embed_dims, list(post_process_channels), 'ignore', patch_size)
+        self.convs = nn.ModuleList([
+            nn.Conv2d(c, channels, 3, padding=1, bias=False)
+            for c in post_process_channels
+        ])
+        self.fusion_blocks = nn.ModuleList([
+            FeatureFusionBlock(channels, act_cfg, norm_cfg) for _ in range(4)
+        ])
+        # The deepest fusion block has nothing to merge.
+        self.fusion_blocks[0].res_conv_unit1 = None
+        mid, last = head_channels
+        self.conv_depth = nn.Sequential(
+            nn.Conv2d(channels, mid, 3, padding=1),
+            nn.Upsample(scale_factor=2, mode='bilinear', align_corners=True),
+            nn.Conv2d(mid, last, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(last, 1, 1))
+
+    def forward(self, inputs: Tuple[Tensor, ...]) -> Tensor:
+        feats = self._transform_inputs(inputs)
+        for i, x in enumerate(feats):
+            if x.dim() != 4 or x.shape[1] != self.embed_dims:
+                raise ValueError(f'DPTHead input {i} must be (B, '
+                                 f'{self.embed_dims}, h, w), got '
+                                 f'{tuple(x.shape)}')
+        # ReassembleBlocks takes (map, cls token) pairs; the readout is
+        # 'ignore', so the global token is not needed.
+        x = self.reassemble_blocks([[f, None] for f in feats])
+        # strides 4, 8, 16, 32 (P = 16) -> all `channels` wide
+        x = [conv(f) for conv, f in zip(self.convs, x)]
+        out = self.fusion_blocks[0](x[-1])
+        for i in range(1, 4):
+            skip = x[-(i + 1)]
+            if out.shape[2:] != skip.shape[2:]:
+                # Odd token grids: the x2 upsampled coarse path overshoots
+                # the finer map by a pixel; fit it to the finer map (mmseg's
+                # block would resize the finer map instead and so change the
+                # output size).
+                out = resize(out, size=skip.shape[2:], mode='bilinear',
+                             align_corners=self.align_corners)
+            out = self.fusion_blocks[i](out, skip)
+        # out: stride 2 -> conv_depth upsamples to stride 1
+        out = self.conv_depth(out)
+        return self.activate(out)

@@ -1,0 +1,90 @@
+import os
+import os.path as osp
+import shutil
+
+import numpy as np
+import pytest
+
+from mmmae.datasets import NYUV2_CLASSES, NYUv2MultiTaskDataset
+from mmmae.registry import DATASETS
+
+PIPELINE = [
+    dict(type='LoadMultiModalFromFile'),
+    dict(type='PackMultiModalInputs'),
+]
+
+
+def test_build_and_load(synth_root):
+    ds = DATASETS.build(dict(type='NYUv2MultiTaskDataset',
+                             data_root=synth_root, split='train',
+                             modalities=('rgb', 'depth'), pipeline=PIPELINE))
+    assert len(ds) == 4
+    assert ds.metainfo['classes'] == NYUV2_CLASSES
+    assert len(ds.metainfo['palette']) == 40
+    info = ds.get_data_info(0)
+    for key in ('rgb_path', 'depth_path', 'semseg_path', 'mask_valid_path'):
+        assert osp.isfile(info[key])
+    out = ds[1]
+    assert set(out['inputs']) == {'rgb', 'depth'}
+    assert out['inputs']['rgb'].shape == (3, 32, 48)
+    sample = out['data_samples']
+    assert sample.gt_sem_seg.data.shape == (1, 32, 48)
+    assert sample.gt_depth_map.data.shape == (1, 32, 48)
+    labels = set(np.unique(sample.gt_sem_seg.data.numpy()).tolist())
+    assert labels <= set(range(40)) | {255} and 255 in labels
+    assert sample.img_path == info['rgb_path'].replace('000000', '000001')
+
+
+def test_depth_input_only_and_one_target(synth_root):
+    ds = NYUv2MultiTaskDataset(synth_root, split='test', modalities=('depth',),
+                               targets=('semseg',), pipeline=PIPELINE)
+    info = ds.get_data_info(0)
+    assert 'rgb_path' not in info and info['img_path'].endswith(
+        osp.join('rgb', '000000.png'))
+    out = ds[0]
+    assert set(out['inputs']) == {'depth'}
+    assert 'gt_depth_map' not in out['data_samples']
+    assert 'gt_sem_seg' in out['data_samples']
+
+
+def test_missing_root(tmp_path):
+    with pytest.raises(FileNotFoundError, match='nope'):
+        NYUv2MultiTaskDataset(str(tmp_path / 'nope'))
+
+
+def test_empty_split(tmp_path):
+    for name in ('rgb', 'depth', 'semseg', 'mask_valid'):
+        os.makedirs(tmp_path / 'test' / name)
+    with pytest.raises(ValueError, match='split "test" is empty'):
+        NYUv2MultiTaskDataset(str(tmp_path), split='test')
+
+
+def test_missing_modality_file(synth_root, tmp_path):
+    root = str(tmp_path / 'copy')
+    shutil.copytree(synth_root, root)
+    victim = osp.join(root, 'train', 'depth', '000002.png')
+    os.remove(victim)
+    with pytest.raises(FileNotFoundError, match=victim):
+        NYUv2MultiTaskDataset(root, split='train')
+    # without depth in inputs or targets the sample is fine
+    ds = NYUv2MultiTaskDataset(root, split='train', targets=('semseg',))
+    assert len(ds) == 4
+
+
+def test_missing_mask_folder(synth_root, tmp_path):
+    root = str(tmp_path / 'copy')
+    shutil.copytree(synth_root, root)
+    shutil.rmtree(osp.join(root, 'train', 'mask_valid'))
+    with pytest.raises(FileNotFoundError, match='use_mask_valid=False'):
+        NYUv2MultiTaskDataset(root, split='train')
+    ds = NYUv2MultiTaskDataset(root, split='train', use_mask_valid=False)
+    assert 'mask_valid_path' not in ds.get_data_info(0)
+
+
+def test_bad_arguments(synth_root):
+    with pytest.raises(ValueError, match='semseg'):
+        NYUv2MultiTaskDataset(synth_root, modalities=('semseg',))
+    with pytest.raises(ValueError, match='split'):
+        NYUv2MultiTaskDataset(synth_root, split='val')
+    with pytest.raises(ValueError, match='at least one'):
+        NYUv2MultiTaskDataset(synth_root, modalities=())

@@ -1,0 +1,163 @@
+# Test (and evaluate) a checkpoint: python tools/test.py CONFIG CHECKPOINT
+# Modelled on mmsegmentation's tools/test.py. The checkpoint is loaded by
+# mmmae's safe loader (weights_only=True with an allowlist); pass
+# --trust-checkpoint for a trusted file that needs more.
+import argparse
+import os
+import os.path as osp
+import sys
+
+from mmengine.config import DictAction
+from mmengine.dist import is_main_process
+
+# Run from a checkout without `pip install -e .`.
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from mmmae.utils import (ConfigNotFoundError, CorruptCheckpointError,  # noqa: E402,E501
+                         UnknownTypeError, UnsafeCheckpointError,
+                         build_runner, explain_registry_errors, load_config,
+                         register_all_modules, setup_cpu_distributed,
+                         trust_checkpoint)
+
+CLEAR_ERRORS = (ConfigNotFoundError, UnknownTypeError, UnsafeCheckpointError,
+                CorruptCheckpointError)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='mmmae: test (and evaluate) a model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--work-dir',
+        help='the directory for logs and the metric results (json)')
+    parser.add_argument(
+        '--out',
+        type=str,
+        help='directory to save the predictions for offline evaluation '
+        '(one sub-directory per metric when there are several)')
+    parser.add_argument(
+        '--show', action='store_true', help='show prediction results')
+    parser.add_argument(
+        '--show-dir',
+        help='directory where painted images will be saved')
+    parser.add_argument(
+        '--wait-time', type=float, default=2, help='the interval of show (s)')
+    parser.add_argument(
+        '--trust-checkpoint',
+        action='store_true',
+        help='CHECKPOINT is trusted: load it without the weights_only '
+        'allowlist (unpickling may run code)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override some settings in the used config, the key-value pair '
+        'in xxx=yyy format will be merged into config file. If the value to '
+        'be overwritten is a list, it should be like key="[a,b]" or key=a,b '
+        'It also allows nested list/tuple values, e.g. key="[(a,b),(c,d)]" '
+        'Note that the quotation marks are necessary and that no white space '
+        'is allowed.')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument(
+        '--tta', action='store_true', help='test time augmentation')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def trigger_visualization_hook(cfg, args):
+    """Turn on drawing in the visualization hook of default_hooks."""
+    hooks = cfg.get('default_hooks') or {}
+    if 'visualization' not in hooks or hooks['visualization'] is None:
+        raise SystemExit(
+            '--show/--show-dir need default_hooks.visualization in the '
+            "config, e.g. dict(type='MultiTaskVisualizationHook')")
+    hook = hooks['visualization']
+    hook['draw'] = True
+    if args.show:
+        hook['show'] = True
+        hook['wait_time'] = args.wait_time
+    if args.show_dir:
+        hook['show_dir'] = args.show_dir
+    return cfg
+
+
+def set_output_dir(cfg, out):
+    """Point every test metric's ``output_dir`` at ``out``; several metrics
+    (IoUMetric and DepthMetric write files of the same names) each get a
+    sub-directory named after their type."""
+    evaluator = cfg.test_evaluator
+    metrics = evaluator if isinstance(evaluator, (list, tuple)) else [
+        evaluator
+    ]
+    for metric in metrics:
+        sub = str(metric.get('type', 'metric')).split('.')[-1].lower()
+        metric['output_dir'] = out if len(metrics) == 1 else osp.join(
+            out, sub)
+        metric['keep_results'] = True
+    return cfg
+
+
+def format_metrics(metrics: dict) -> str:
+    """A two-column table of the metrics ``runner.test()`` returns."""
+    width = max([len(k) for k in metrics] + [6])
+    lines = [f'{"metric":<{width}} | value', f'{"-" * width}-+-------']
+    for key, value in metrics.items():
+        shown = f'{value:.4f}' if isinstance(value, float) else str(value)
+        lines.append(f'{key:<{width}} | {shown}')
+    return '\n'.join(lines)
+
+
+def merge_args(cfg, args):
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    if not osp.isfile(args.checkpoint):
+        raise SystemExit(f'checkpoint file not found: {args.checkpoint}')
+    if args.trust_checkpoint:
+        trust_checkpoint(args.checkpoint)
+    cfg.load_from = args.checkpoint
+
+    if args.show or args.show_dir:
+        cfg = trigger_visualization_hook(cfg, args)
+    if args.tta:
+        if 'tta_model' not in cfg or 'tta_pipeline' not in cfg:
+            raise SystemExit('--tta needs tta_model and tta_pipeline in the '
+                             f'config {args.config}')
+        cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+        cfg.tta_model.module = cfg.model
+        cfg.model = cfg.tta_model
+    if args.out is not None:
+        cfg = set_output_dir(cfg, args.out)
+    return cfg
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    register_all_modules()
+    cfg = load_config(args.config, args.cfg_options)
+    cfg = merge_args(cfg, args)
+    setup_cpu_distributed(cfg, args.launcher)
+
+    runner = build_runner(cfg)
+    with explain_registry_errors(cfg):
+        metrics = runner.test()
+    if is_main_process():
+        print(format_metrics(metrics), flush=True)
+
+
+if __name__ == '__main__':
+    try:
+        main()
+    except CLEAR_ERRORS as e:
+        sys.exit(f'{type(e).__name__}: {e}')

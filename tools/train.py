@@ -1,0 +1,129 @@
+# Train a model: python tools/train.py CONFIG [--work-dir DIR] [--resume]
+# Modelled on mmsegmentation's tools/train.py, with mmmae's registries, safe
+# checkpoint loading, clear config errors and gloo on machines without CUDA.
+import argparse
+import logging
+import os
+import os.path as osp
+import sys
+
+import torch
+from mmengine.config import DictAction
+from mmengine.logging import print_log
+
+# Run from a checkout without `pip install -e .`.
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+from mmmae.utils import (ConfigNotFoundError, CorruptCheckpointError,  # noqa: E402,E501
+                         UnknownTypeError, UnsafeCheckpointError,
+                         build_runner, explain_registry_errors, load_config,
+                         register_all_modules, setup_cpu_distributed,
+                         trust_checkpoint)
+
+CLEAR_ERRORS = (ConfigNotFoundError, UnknownTypeError, UnsafeCheckpointError,
+                CorruptCheckpointError)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Train an mmmae model')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from this checkpoint; without a path, resume from the '
+        'latest checkpoint in the work dir')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        default=False,
+        help='enable automatic-mixed-precision training (needs a GPU)')
+    parser.add_argument(
+        '--trust-checkpoint',
+        action='store_true',
+        help='the checkpoint given by --resume PATH or load_from is trusted: '
+        'load it without the weights_only allowlist (it may run code)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override some settings in the used config, the key-value pair '
+        'in xxx=yyy format will be merged into config file. If the value to '
+        'be overwritten is a list, it should be like key="[a,b]" or key=a,b '
+        'It also allows nested list/tuple values, e.g. key="[(a,b),(c,d)]" '
+        'Note that the quotation marks are necessary and that no white space '
+        'is allowed.')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def merge_args(cfg, args):
+    """Fold the command line into the config (CLI > config > defaults)."""
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+
+    if args.amp:
+        if not torch.cuda.is_available():
+            raise SystemExit('--amp needs a CUDA device: mmengine\'s '
+                             'AmpOptimWrapper does not run on the CPU')
+        wrapper_type = cfg.optim_wrapper.get('type', 'OptimWrapper')
+        if wrapper_type == 'AmpOptimWrapper':
+            print_log(
+                'AMP training is already enabled in your config.',
+                logger='current',
+                level=logging.WARNING)
+        elif wrapper_type != 'OptimWrapper':
+            raise SystemExit('--amp works only with optim_wrapper.type='
+                             f'OptimWrapper, but the config has '
+                             f'{wrapper_type}')
+        else:
+            cfg.optim_wrapper.type = 'AmpOptimWrapper'
+            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        if not osp.isfile(args.resume):
+            raise SystemExit(f'--resume: checkpoint file not found: '
+                             f'{args.resume}')
+        cfg.resume = True
+        cfg.load_from = args.resume
+    if args.trust_checkpoint and cfg.get('load_from'):
+        trust_checkpoint(cfg.load_from)
+    return cfg
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    register_all_modules()
+    cfg = load_config(args.config, args.cfg_options)
+    cfg = merge_args(cfg, args)
+    setup_cpu_distributed(cfg, args.launcher)
+
+    runner = build_runner(cfg)
+    # Dataloaders and their datasets are built lazily, inside train().
+    with explain_registry_errors(cfg):
+        runner.train()
+
+
+if __name__ == '__main__':
+    try:
+        main()
+    except CLEAR_ERRORS as e:
+        sys.exit(f'{type(e).__name__}: {e}')
