@@ -64,17 +64,9 @@ val_cfg = dict(type='ValLoop')
 
 optim_wrapper = dict(
     type='OptimWrapper',
+    # Decay on every parameter, as the reference (see the ViT-B config).
     optimizer=dict(
-        type='AdamW', lr=1e-3, betas=(0.9, 0.95), weight_decay=0.05),
-    paramwise_cfg=dict(
-        norm_decay_mult=0.,
-        bias_decay_mult=0.,
-        custom_keys={
-            'global_tokens': dict(decay_mult=0.),
-            'mask_token': dict(decay_mult=0.),
-            'task_embeddings': dict(decay_mult=0.),
-            'class_emb': dict(decay_mult=0.),
-        }))
+        type='AdamW', lr=1e-3, betas=(0.9, 0.95), weight_decay=0.05))
 max_iters = 300
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-2, by_epoch=False, begin=0,

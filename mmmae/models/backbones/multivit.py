@@ -17,7 +17,7 @@ from mmengine.model.weight_init import trunc_normal_
 from torch import Tensor
 
 from mmmae.registry import MODELS
-from ..layers import Block, TokenLayout
+from ..layers import Attention, Block, TokenLayout
 from ..prompts.base_prompt import BasePrompt, PromptContext
 
 
@@ -149,7 +149,8 @@ class MultiViT(BaseModule):
 
     # ------------------------------------------------------------------ init
     def _init_default(self) -> None:
-        """MultiMAE's init: xavier-uniform linears, small normal tokens."""
+        """MultiMAE's init: xavier-uniform linears (q, k, v as separate
+        blocks), small normal tokens."""
         for name, m in self.named_modules():
             if name.startswith('prompt'):
                 continue
@@ -162,6 +163,10 @@ class MultiViT(BaseModule):
                 # Patch projections initialise like a linear layer.
                 nn.init.xavier_uniform_(m.weight.view(m.weight.shape[0], -1))
                 nn.init.zeros_(m.bias)
+        for name, m in self.named_modules():
+            # After the blanket xavier: the fused qkv is three D x D blocks.
+            if isinstance(m, Attention) and not name.startswith('prompt'):
+                m.reset_parameters()
         trunc_normal_(self.global_tokens, std=0.02)
 
     def init_weights(self) -> None:

@@ -4,6 +4,27 @@ import torch.nn.functional as F
 from torch import Tensor
 
 
+def _xavier_blocks_(linear: nn.Linear, num_blocks: int) -> None:
+    """Xavier-uniform init of each of ``num_blocks`` stacked D x D blocks.
+
+    A fused qkv (or kv) projection is ``num_blocks`` projections side by
+    side; MultiMAE initialises each as its own D -> D layer (bound
+    sqrt(6 / 2D)), not the fused (num_blocks*D) x D matrix as one.
+    """
+    out_dims, in_dims = linear.weight.shape
+    for block in linear.weight.data.view(num_blocks, out_dims // num_blocks,
+                                         in_dims):
+        nn.init.xavier_uniform_(block)
+    if linear.bias is not None:
+        nn.init.zeros_(linear.bias)
+
+
+def _xavier_(linear: nn.Linear) -> None:
+    nn.init.xavier_uniform_(linear.weight)
+    if linear.bias is not None:
+        nn.init.zeros_(linear.bias)
+
+
 class Attention(nn.Module):
     """Multi-head self-attention.
 
@@ -33,6 +54,12 @@ class Attention(nn.Module):
         self.attn_drop = attn_drop
         self.proj = nn.Linear(embed_dims, embed_dims)
         self.proj_drop = nn.Dropout(proj_drop)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """MultiMAE's init: q, k and v as three xavier blocks, zero biases."""
+        _xavier_blocks_(self.qkv, 3)
+        _xavier_(self.proj)
 
     def forward(self, x: Tensor) -> Tensor:
         B, N, D = x.shape
@@ -76,6 +103,13 @@ class CrossAttention(nn.Module):
         self.attn_drop = attn_drop
         self.proj = nn.Linear(embed_dims, embed_dims)
         self.proj_drop = nn.Dropout(proj_drop)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """MultiMAE's init: xavier q; k and v as two xavier blocks."""
+        _xavier_(self.q)
+        _xavier_blocks_(self.kv, 2)
+        _xavier_(self.proj)
 
     def forward(self, x: Tensor, context: Tensor) -> Tensor:
         B, Nq, D = x.shape

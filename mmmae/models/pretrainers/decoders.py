@@ -23,8 +23,8 @@ from mmengine.model.weight_init import trunc_normal_
 from torch import Tensor
 
 from mmmae.registry import MODELS
-from ..layers import (Block, CrossAttention, LayerNorm, Mlp, TokenLayout,
-                      build_2d_sincos_pos_embed, resize_pos_embed)
+from ..layers import (Attention, Block, CrossAttention, LayerNorm, Mlp,
+                      TokenLayout, build_2d_sincos_pos_embed, resize_pos_embed)
 
 
 @MODELS.register_module()
@@ -127,12 +127,17 @@ class SpatialCrossAttentionDecoder(BaseModule):
         self._init_default()
 
     def _init_default(self) -> None:
+        """The reference's init: xavier linears (q, k, v as separate
+        blocks), a zero mask token, small normal modality embeddings."""
         for m in self.modules():
             if isinstance(m, nn.Linear):
                 nn.init.xavier_uniform_(m.weight)
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)
-        trunc_normal_(self.mask_token, std=0.02)
+        for m in self.modules():
+            if isinstance(m, (Attention, CrossAttention)):
+                m.reset_parameters()
+        nn.init.zeros_(self.mask_token)
         for emb in self.task_embeddings.values():
             trunc_normal_(emb, std=0.02)
 

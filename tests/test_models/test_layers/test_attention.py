@@ -66,3 +66,38 @@ def test_attention_takes_a_fused_sdpa_kernel():
              or 'efficient_attention' in k}
     assert fused, keys
     assert not any('attention_math' in k for k in keys), keys
+
+
+def _assert_xavier_blocks(weight, num_blocks):
+    """Each D x D block is xavier-uniform on its own: bound sqrt(6 / 2D).
+
+    A fused (num_blocks*D) x D xavier would have the tighter bound
+    sqrt(6 / ((num_blocks + 1) D)), which the block maxima exceed.
+    """
+    blocks = weight.view(num_blocks, -1, weight.shape[1])
+    dims = blocks.shape[-1]
+    bound = (6 / (2 * dims))**0.5
+    fused_bound = (6 / ((num_blocks + 1) * dims))**0.5
+    for block in blocks:
+        assert block.abs().max() <= bound
+        if num_blocks > 1:
+            assert block.abs().max() > fused_bound
+        # Uniform(-b, b) has std b / sqrt(3) = sqrt(1 / D).
+        assert abs(block.std().item() - dims**-0.5) < 0.1 * dims**-0.5
+
+
+def test_qkv_init_is_three_xavier_blocks():
+    """MultiMAE initialises q, k and v (and a cross-attention's k and v) as
+    separate xavier blocks, with zero biases."""
+    torch.manual_seed(0)
+    attn = Attention(64, num_heads=4)
+    _assert_xavier_blocks(attn.qkv.weight, 3)
+    assert not attn.qkv.bias.any() and not attn.proj.bias.any()
+    cross = CrossAttention(64, num_heads=4)
+    _assert_xavier_blocks(cross.kv.weight, 2)
+    _assert_xavier_blocks(cross.q.weight, 1)
+    assert not cross.kv.bias.any()
+    # reset_parameters re-draws the same law after any change.
+    torch.nn.init.zeros_(attn.qkv.weight)
+    attn.reset_parameters()
+    _assert_xavier_blocks(attn.qkv.weight, 3)

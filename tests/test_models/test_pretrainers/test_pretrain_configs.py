@@ -81,3 +81,47 @@ def test_tiny_pretraining_loss_falls_on_synthetic_data(tmp_path):
         assert h[-10:].mean() < h[:10].mean(), key
     pictures = osp.join(runner.log_dir, 'reconstructions', f'iter_{iters}')
     assert len(os.listdir(pictures)) == 8
+
+
+def _decay_by_name(model, optim_wrapper_cfg):
+    from mmengine.optim import build_optim_wrapper
+    cfg = dict(optim_wrapper_cfg, type='OptimWrapper')  # AMP needs a GPU
+    cfg.pop('loss_scale', None)
+    wrapper = build_optim_wrapper(model, cfg)
+    by_id = {}
+    for group in wrapper.optimizer.param_groups:
+        for p in group['params']:
+            by_id[id(p)] = group['weight_decay']
+    return {n: by_id[id(p)] for n, p in model.named_parameters()
+            if p.requires_grad}
+
+
+@pytest.mark.parametrize('path', [VIT_B, TINY])
+def test_every_parameter_decays_as_the_reference(path):
+    """The reference's run_pretraining_multimae.py passes a
+    {'model', 'balancer'} dict to create_optimizer, whose branch puts every
+    trainable parameter (norms, biases, tokens too) at weight decay 0.05."""
+    cfg = Config.fromfile(path)
+    model = MODELS.build(Config.fromfile(TINY).model)
+    decay = _decay_by_name(model, cfg.optim_wrapper)
+    assert len(decay) == len(list(model.parameters()))
+    assert set(decay.values()) == {0.05}, {
+        n: d for n, d in decay.items() if d != 0.05}
+    for name in ('backbone.global_tokens', 'backbone.blocks.0.norm1.weight',
+                 'backbone.blocks.0.attn.qkv.bias',
+                 'decoders.rgb.mask_token'):
+        assert decay[name] == 0.05
+
+
+def test_no_decay_option_exempts_norms_biases_and_tokens():
+    cfg = Config.fromfile(VIT_B)
+    model = MODELS.build(Config.fromfile(TINY).model)
+    optim_cfg = dict(cfg.optim_wrapper,
+                     paramwise_cfg=cfg.no_decay_on_norms_and_tokens)
+    decay = _decay_by_name(model, optim_cfg)
+    for name in ('backbone.global_tokens', 'backbone.blocks.0.norm1.weight',
+                 'backbone.blocks.0.attn.qkv.bias',
+                 'decoders.rgb.mask_token',
+                 'decoders.rgb.task_embeddings.depth'):
+        assert decay[name] == 0., name
+    assert decay['backbone.blocks.0.attn.qkv.weight'] == 0.05
