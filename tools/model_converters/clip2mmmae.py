@@ -7,25 +7,45 @@ Reads a file the user already has; never downloads:
 - an open_clip state dict (``.bin``/``.pt``/``.pth``, loaded with
   ``weights_only=True``; or ``.safetensors``).
 
-Output: ``{'state_dict': ..., 'meta': ...}`` with the keys of
-``MultiTaskCLIPClassifier`` (``vision_encoder.*``, ``text_encoder.*``,
-``logit_scale``), checked against the towers built from ``--vision-arch`` /
-``--text-arch``: a checkpoint of another width fails naming the key and
-both shapes. Load it with ``init_cfg=dict(type='Pretrained',
-checkpoint=OUT)`` on the classifier.
+Output (written atomically): ``{'state_dict': ..., 'meta': ...}`` with the
+keys of ``MultiTaskCLIPClassifier`` (``vision_encoder.*``,
+``text_encoder.*``, ``logit_scale``), checked against the towers built
+from ``--vision-arch`` / ``--text-arch``: a checkpoint of another width
+fails naming the key and both shapes. Load it with
+``init_cfg=dict(type='Pretrained', checkpoint=OUT)`` on the classifier.
+
+The MLP activation is recorded in ``meta['act']`` (and ``meta['act_from']``)
+and in the state dict's per-tower metadata, which the towers check when
+loading (``mmmae/models/backbones/clip/act_check.py``): OpenAI weights use
+QuickGELU (``quick_gelu``), most open_clip weights GELU (``gelu``), and the
+tensors do not tell them apart. It is read from the source where the
+format says it:
+
+- a TorchScript archive (OpenAI's ``.pt``): the activation modules its code
+  names (``QuickGELU`` / ``GELU``);
+- an ``open_clip_config.json`` next to the file (open_clip's hub layout):
+  ``model_cfg.quick_gelu``.
+
+Otherwise ``--act`` is required; an ``--act`` that contradicts the source is
+an error naming both.
 
     python tools/model_converters/clip2mmmae.py ViT-B-16.pt \
         checkpoints/clip_vit-b16_openai.pth --vision-arch b16 --text-arch b
+    python tools/model_converters/clip2mmmae.py open_clip_pytorch_model.bin \
+        checkpoints/clip_vit-b16_laion2b.pth --act gelu
 """
 import argparse
+import json
 import os.path as osp
 import re
 import zipfile
 from collections import OrderedDict
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 import torch
 from torch import Tensor
+
+ACTS = ('quick_gelu', 'gelu')
 
 # Entries that are no weights: plain ints of OpenAI archives, and causal
 # masks that TorchScript archives store (the text tower builds its own).
@@ -137,6 +157,61 @@ def load_clip_file(path: str) -> Dict[str, Tensor]:
     return ckpt
 
 
+def _torchscript_act(path: str) -> Optional[str]:
+    """The activation the archive's code names, if exactly one kind."""
+    found = set()
+    with zipfile.ZipFile(path) as zf:
+        for name in zf.namelist():
+            if not name.endswith('.py'):
+                continue
+            code = zf.read(name).decode('utf-8', errors='replace')
+            if re.search(r'\bQuickGELU\b', code):
+                found.add('quick_gelu')
+            if re.search(r'\.GELU\b|torch\.gelu\(', code):
+                found.add('gelu')
+    return found.pop() if len(found) == 1 else None
+
+
+def source_act(path: str) -> Tuple[Optional[str], str]:
+    """``(activation or None, where it was read)`` for a CLIP file."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'CLIP checkpoint not found: {path}')
+    if _is_torchscript(path):
+        act = _torchscript_act(path)
+        if act is not None:
+            return act, f'TorchScript code of {osp.basename(path)}'
+    cfg_path = osp.join(osp.dirname(osp.abspath(path)),
+                        'open_clip_config.json')
+    if osp.isfile(cfg_path):
+        with open(cfg_path) as f:
+            cfg = json.load(f)
+        model_cfg = cfg.get('model_cfg') if isinstance(cfg, dict) else None
+        if not isinstance(model_cfg, dict):
+            raise ValueError(f'{cfg_path} has no "model_cfg" mapping')
+        act = 'quick_gelu' if model_cfg.get('quick_gelu', False) else 'gelu'
+        return act, f'{cfg_path} (model_cfg.quick_gelu)'
+    return None, ''
+
+
+def resolve_act(path: str, act: Optional[str] = None) -> Tuple[str, str]:
+    """The activation to record: the source's, checked against ``act``."""
+    if act is not None and act not in ACTS:
+        raise ValueError(f'--act {act!r}: choose one of {list(ACTS)}')
+    found, where = source_act(path)
+    if found is None:
+        if act is None:
+            raise ValueError(
+                f'cannot tell the MLP activation of {path} from its format; '
+                'pass --act quick_gelu (OpenAI weights, open_clip '
+                '"-quickgelu" models) or --act gelu (most other open_clip '
+                'weights)')
+        return act, '--act'
+    if act is not None and act != found:
+        raise ValueError(f'--act {act} contradicts {where}, which says '
+                         f'{found}; drop --act or fix it')
+    return found, where
+
+
 def check_against_towers(state_dict: Dict[str, Tensor],
                          vision_arch: str = 'b16',
                          text_arch: str = 'b') -> None:
@@ -166,19 +241,29 @@ def check_against_towers(state_dict: Dict[str, Tensor],
 
 
 def convert_file(src: str, dst: Optional[str] = None,
-                 vision_arch: str = 'b16', text_arch: str = 'b') -> dict:
+                 vision_arch: str = 'b16', text_arch: str = 'b',
+                 act: Optional[str] = None) -> dict:
+    """Convert ``src`` and write it to ``dst`` (atomically) if given.
+
+    Args:
+        act (str, optional): ``'quick_gelu'`` or ``'gelu'``; required when
+            the source format does not say (see :func:`resolve_act`).
+    """
+    act, act_from = resolve_act(src, act)
     state_dict = convert_clip_state_dict(load_clip_file(src))
     state_dict = OrderedDict(
         (k, v.float().contiguous()) for k, v in state_dict.items())
     check_against_towers(state_dict, vision_arch, text_arch)
+    # Per-tower metadata: checked by the towers' load pre-hooks.
+    state_dict._metadata = OrderedDict(
+        (tower, dict(act=act)) for tower in ('vision_encoder',
+                                             'text_encoder'))
     ckpt = dict(state_dict=state_dict,
                 meta=dict(source=osp.basename(src), vision_arch=vision_arch,
-                          text_arch=text_arch))
+                          text_arch=text_arch, act=act, act_from=act_from))
     if dst is not None:
-        if osp.dirname(dst):
-            import os
-            os.makedirs(osp.dirname(dst), exist_ok=True)
-        torch.save(ckpt, dst)
+        from mmmae.utils.atomic_io import atomic_torch_save
+        atomic_torch_save(ckpt, dst)
     return ckpt
 
 
@@ -190,15 +275,21 @@ def parse_args():
                         help='CLIPVisionTransformer arch (b16, l14)')
     parser.add_argument('--text-arch', default='b',
                         help='CLIPTextTransformer arch (b, l)')
+    parser.add_argument('--act', choices=ACTS, default=None,
+                        help='MLP activation the weights were trained with; '
+                        'required when the source format does not say it')
     return parser.parse_args()
 
 
 def main():
     args = parse_args()
-    ckpt = convert_file(args.src, args.dst, args.vision_arch, args.text_arch)
+    ckpt = convert_file(args.src, args.dst, args.vision_arch, args.text_arch,
+                        args.act)
     n = sum(v.numel() for v in ckpt['state_dict'].values())
+    meta = ckpt['meta']
     print(f'wrote {args.dst}: {len(ckpt["state_dict"])} tensors, '
-          f'{n / 1e6:.2f} M parameters')
+          f'{n / 1e6:.2f} M parameters, act={meta["act"]} (from '
+          f'{meta["act_from"]})')
 
 
 if __name__ == '__main__':

@@ -32,7 +32,8 @@ CLIP_MEAN = (122.770938, 116.7460125, 104.09373615)
 CLIP_STD = (68.5005327, 66.6321579, 70.32316305)
 
 # The word whose embeddings learned text prompts overwrite (CoOp writes
-# "X X X ... X <class>." and replaces the X embeddings).
+# "X X X ... X <class>." and replaces the X embeddings). With a prompt's
+# ``ctx_init`` the phrase itself is written instead (CoOp / MaPLe).
 PLACEHOLDER = 'X'
 
 
@@ -120,6 +121,7 @@ class MultiTaskCLIPClassifier(BaseModel):
         self.tokenizer = TASK_UTILS.build(tokenizer)
         self.template = template
         self._build_token_ids()
+        self._init_text_context()
 
         self._text_cache: dict = {}
         self.frozen = frozen
@@ -138,24 +140,65 @@ class MultiTaskCLIPClassifier(BaseModel):
             raise ValueError('class_names is empty')
         return {t: tuple(class_names) for t in self.tasks}
 
+    def _ctx_init(self) -> Optional[str]:
+        return getattr(self.prompt, 'ctx_init', None)
+
+    def _text_prefix(self) -> Tuple[str, List[int]]:
+        """Text before each class name when the prompt learns a text
+        context, and the token ids the context must cover."""
+        n = self.prompt.num_text_ctx
+        phrase = self._ctx_init()
+        if phrase is None:
+            return ' '.join([PLACEHOLDER] * n), \
+                self.tokenizer.encode(PLACEHOLDER) * n
+        ids = self.tokenizer.encode(phrase)
+        if len(ids) < n:
+            raise ValueError(
+                f'prompt ctx_init "{phrase}" has {len(ids)} tokens, fewer '
+                f'than the {n} text context tokens per task of '
+                f'{type(self.prompt).__name__}; use a longer phrase, fewer '
+                'context tokens or ctx_init=None')
+        return phrase, ids
+
     def _class_texts(self, task: str) -> List[str]:
         n = self.prompt.num_text_ctx if self.prompt is not None else 0
         names = [c.replace('_', ' ') for c in self.class_names[task]]
         if n:
-            prefix = ' '.join([PLACEHOLDER] * n)
+            prefix = self._text_prefix()[0]
             return [f'{prefix} {name}.' for name in names]
         return [self.template.format(name) for name in names]
 
     def _build_token_ids(self) -> None:
         n = self.prompt.num_text_ctx if self.prompt is not None else 0
-        placeholder = self.tokenizer.encode(PLACEHOLDER)
+        expected = torch.tensor(self._text_prefix()[1][:n]) if n else None
         for i, task in enumerate(self.tasks):
             ids = self.tokenizer(self._class_texts(task))
-            if n and not bool((ids[:, 1:1 + n] == placeholder[0]).all()):
-                raise RuntimeError('placeholder tokens did not land at '
+            if n and not bool((ids[:, 1:1 + n] == expected).all()):
+                raise RuntimeError('the text context tokens did not land at '
                                    f'positions 1..{n} for task "{task}"')
             # Rebuilt from the class names, so kept out of checkpoints.
             self.register_buffer(f'token_ids_{i}', ids, persistent=False)
+
+    def _init_text_context(self) -> None:
+        """Start the prompt's text context from ``ctx_init``'s word
+        embeddings in the CURRENT text tower (call again after loading
+        CLIP weights)."""
+        phrase = self._ctx_init()
+        if phrase is None:
+            return
+        ids = torch.tensor(self.tokenizer.encode(phrase),
+                           device=self.text_encoder.token_embed.weight.device)
+        with torch.no_grad():
+            embeds = self.text_encoder.token_embed(ids)  # T D
+        self.prompt.init_text_context(embeds)
+
+    def init_weights(self) -> None:
+        """mmengine init (children, then ``Pretrained`` CLIP weights), then
+        ``ctx_init`` from the loaded word embeddings."""
+        first = not self._is_init
+        super().init_weights()
+        if first:
+            self._init_text_context()
 
     def token_ids(self, task: str) -> Tensor:
         return getattr(self, f'token_ids_{self.tasks.index(task)}')

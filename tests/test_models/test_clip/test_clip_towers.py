@@ -116,3 +116,51 @@ def test_position_table_of_another_image_size_is_resized_on_load():
 def test_unknown_arch():
     with pytest.raises(KeyError, match='Unknown CLIP vision arch'):
         CLIPVisionTransformer('h99')
+
+
+class PhrasePrompt(torch.nn.Module):
+    """Writes fixed vectors after the start token at text layer 0 only."""
+
+    def __init__(self, vectors):
+        super().__init__()
+        self.vectors = vectors
+
+    def before_text_block(self, index, x, task):
+        if index:
+            return x
+        n = self.vectors.shape[0]
+        return torch.cat([x[:, :1], self.vectors.expand(x.shape[0], -1, -1),
+                          x[:, 1 + n:]], dim=1)
+
+
+def test_layer0_text_prompts_get_positions():
+    """CoOp / MaPLe insert the context among the word embeddings and THEN
+    add positions: context vectors equal to the word embeddings of "a photo
+    of a" give exactly the features of the written text."""
+    torch.manual_seed(0)
+    t = CLIPTextTransformer('tiny').eval()
+    tok = CLIPTokenizer()
+    phrase = torch.tensor(tok.encode('a photo of a'))
+    assert phrase.numel() == 4
+    with torch.no_grad():
+        prompt = PhrasePrompt(t.token_embed(phrase))
+        prompted = t(tok(['X X X X dog.', 'X X X X red car.']), prompt)
+        written = t(tok(['a photo of a dog.', 'a photo of a red car.']))
+    assert torch.allclose(prompted, written, atol=1e-6, rtol=0)
+
+
+def test_towers_record_and_check_their_activation():
+    """A state dict carries its tower's activation; loading it into a
+    tower of the other activation names both."""
+    for cls, arch in ((CLIPVisionTransformer, 'tiny'),
+                      (CLIPTextTransformer, 'tiny')):
+        gelu = cls(arch, act='gelu')
+        sd = gelu.state_dict()
+        assert sd._metadata['']['act'] == 'gelu'
+        with pytest.raises(ValueError) as err:
+            cls(arch, act='quick_gelu').load_state_dict(sd)
+        assert 'act="quick_gelu"' in str(err.value)
+        assert 'act="gelu"' in str(err.value)
+        cls(arch, act='gelu').load_state_dict(sd)  # same activation: fine
+        # a state dict without the record (hand-made) loads unchecked
+        cls(arch, act='quick_gelu').load_state_dict(dict(sd))

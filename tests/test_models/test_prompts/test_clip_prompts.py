@@ -186,3 +186,151 @@ def test_shared_parameters_for_affinity():
                         task_specific=True))
     names = {id(p) for p in prompt.units['shared_all'].parameters()}
     assert {id(p) for p in prompt.shared_parameters()} == names
+
+
+# ------------------------------------------- ctx_init and positions (8, 9)
+WIDE_VISION = dict(embed_dims=64, num_layers=2, num_heads=2, patch_size=8,
+                   img_size=32, out_dims=16)
+
+
+def clip_classifier(prompt, vision='tiny', seed=0, init_cfg=None):
+    torch.manual_seed(seed)
+    return MODELS.build(dict(
+        type='MultiTaskCLIPClassifier', tasks=TASKS,
+        class_names=('red', 'green apple', 'tv'),
+        vision_encoder=dict(type='CLIPVisionTransformer', arch=vision),
+        text_encoder=dict(type='CLIPTextTransformer', arch='tiny'),
+        prompt=prompt, init_cfg=init_cfg)).eval()
+
+
+def phrase_embeds(model, phrase='a photo of a'):
+    ids = torch.tensor(model.tokenizer.encode(phrase))
+    with torch.no_grad():
+        return model.text_encoder.token_embed(ids)
+
+
+@pytest.mark.parametrize('prompt', [
+    dict(type='CoOpPrompt', ctx_init='a photo of a'),
+    dict(type='CoOpPrompt', ctx_init='a photo of a', num_ctx=2,
+         task_specific=True, groups=dict(g0=['a', 'b'], g1=['c'])),
+    dict(type='MaPLePrompt', num_ctx=2, depth=1),
+])
+def test_ctx_init_gives_frozen_clip_text_features(prompt):
+    """Before training, "<ctx from 'a photo of a'> <class>." through the
+    prompted text tower equals frozen CLIP's "a photo of a <class>."."""
+    frozen = clip_classifier(None)
+    model = clip_classifier(prompt)
+    assert model._class_texts('a')[1] == 'a photo of a green apple.'
+    with torch.no_grad():
+        for task in TASKS:
+            assert torch.allclose(model.encode_text(task),
+                                  frozen.encode_text(task), atol=1e-6,
+                                  rtol=0), task
+
+
+def test_mmap_layer0_text_prompts_get_positions():
+    """MmAP shares the layer-0 text path: a source set to the phrase's word
+    embeddings (factors 1) gives frozen CLIP's features too."""
+    frozen = clip_classifier(None, vision=WIDE_VISION)
+    model = clip_classifier(dict(type='MmAPPrompt', length=4, depth=1),
+                            vision=WIDE_VISION)
+    unit = model.prompt.units['shared_all']
+    assert unit.text_factor.shape == (1, 1, 1)  # gcd(32, 64) = 32 = D_text
+    with torch.no_grad():
+        unit.source[0].copy_(phrase_embeds(model))
+        # the classifier wrote placeholders: "X X X X <class>."
+        assert model._class_texts('a')[0] == 'X X X X red.'
+        assert torch.allclose(model.encode_text('a'),
+                              frozen.encode_text('a'), atol=1e-6, rtol=0)
+
+
+def test_coop_ctx_init_copies_the_phrase_embeddings():
+    model = clip_classifier(dict(type='CoOpPrompt', ctx_init='a photo of a'))
+    ctx = model.prompt.units['shared_all'].ctx
+    assert ctx.shape == (4, 32)  # M = the phrase's word count, as CoOp
+    assert torch.equal(ctx.detach(), phrase_embeds(model))
+    assert ctx.requires_grad
+    # without ctx_init: CoOp's random N(0, 0.02^2) context of 16 tokens
+    plain = clip_classifier(dict(type='CoOpPrompt'))
+    assert plain.prompt.units['shared_all'].ctx.shape == (16, 32)
+    assert plain._class_texts('a')[0] == ' '.join(['X'] * 16) + ' red.'
+    # [shared; task]: the task unit continues the phrase
+    mt = clip_classifier(dict(type='CoOpPrompt', ctx_init='a photo of a',
+                              num_ctx=2, task_specific=True))
+    emb = phrase_embeds(mt)
+    assert torch.equal(mt.prompt.units['shared_all'].ctx.detach(), emb[:2])
+    assert torch.equal(mt.prompt.units['task_b'].ctx.detach(), emb[2:])
+
+
+def test_maple_ctx_init_default_and_clone_couplings():
+    model = clip_classifier(dict(type='MaPLePrompt', num_ctx=2, depth=2))
+    assert model.prompt.ctx_init == 'a photo of a'  # MaPLe's CTX_INIT
+    unit = model.prompt.units['shared_all']
+    emb = phrase_embeds(model)
+    # the 2 learned tokens start as "a photo"; "of a" stays written text
+    assert torch.equal(unit.ctx[0].detach(), emb[:2])
+    assert model._class_texts('a')[0] == 'a photo of a red.'
+    # deeper contexts stay random N(0, 0.02^2)
+    assert not torch.allclose(unit.ctx[1], emb[:2])
+    # couplings: layer 0 its own fresh layer; deeper ones copies of one
+    deep = build(dict(type='MaPLePrompt', num_ctx=2, depth=9),
+                 embed_dims=768, num_layers=12, text_dims=512,
+                 num_text_layers=12, patch_size=16)
+    cp = deep.units['shared_all'].couplings
+    for lin in cp[2:]:
+        assert torch.equal(lin.weight, cp[1].weight)
+        assert torch.equal(lin.bias, cp[1].bias)
+        assert lin.weight is not cp[1].weight  # copies, not shared
+    assert not torch.allclose(cp[0].weight, cp[1].weight)
+    deep.reset_parameters()
+    assert torch.equal(cp[8].weight, cp[1].weight)
+    # copies train apart
+    cp[2].weight.sum().backward()
+    torch.optim.SGD(deep.parameters(), lr=1.).step()
+    assert not torch.allclose(cp[2].weight, cp[3].weight)
+    assert torch.equal(cp[3].weight, cp[1].weight)
+
+
+def test_maple_configs_start_from_a_photo_of_a():
+    import glob
+    import os.path as osp
+    from mmengine.config import Config
+    root = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
+        osp.abspath(__file__)))))
+    paths = sorted(glob.glob(osp.join(root, 'configs', 'mmap',
+                                      'maple-mt_*.py')))
+    assert len(paths) == 3
+    for path in paths:
+        prompt = Config.fromfile(path).model.prompt
+        assert prompt.type == 'MaPLePrompt', path
+        assert prompt.ctx_init == 'a photo of a', path
+
+
+def test_ctx_init_follows_the_loaded_clip_weights(tmp_path):
+    """The context starts from the PRETRAINED word embeddings: init_weights
+    loads CLIP first, then applies ctx_init."""
+    source = clip_classifier(None, seed=1)
+    path = str(tmp_path / 'clip.pth')
+    torch.save(dict(state_dict=source.state_dict()), path)
+    model = clip_classifier(dict(type='CoOpPrompt', ctx_init='a photo of a'),
+                            seed=2, init_cfg=dict(type='Pretrained',
+                                                  checkpoint=path))
+    before = model.prompt.units['shared_all'].ctx.detach().clone()
+    model.init_weights()
+    ctx = model.prompt.units['shared_all'].ctx.detach()
+    assert not torch.allclose(before, ctx)
+    assert torch.equal(ctx, phrase_embeds(source))
+    with torch.no_grad():
+        assert torch.allclose(model.encode_text('b'),
+                              source.encode_text('b'), atol=1e-6, rtol=0)
+
+
+def test_ctx_init_errors():
+    with pytest.raises(ValueError, match='"a photo of a" has 4 tokens, '
+                       'fewer than the 6'):
+        clip_classifier(dict(type='MaPLePrompt', num_ctx=6, depth=1))
+    with pytest.raises(ValueError, match='no free text context'):
+        build(dict(type='MmAPPrompt', length=2, depth=2,
+                   ctx_init='a photo of a'))
+    with pytest.raises(ValueError, match='non-empty phrase'):
+        build(dict(type='CoOpPrompt', num_ctx=2, ctx_init=' '))

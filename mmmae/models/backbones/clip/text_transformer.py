@@ -9,6 +9,13 @@ Hook: before block i a prompt's ``before_text_block(i, x, task)`` may
 rewrite the token embeddings (i == 0: CoOp's context vectors; i > 0:
 MaPLe-style deep text prompts). Prompts sit right after the start token, so
 causal attention lets the class name read them, as in CoOp.
+
+For i == 0 the hook sees the word embeddings BEFORE the positional
+embedding is added: CoOp and MaPLe (``TextEncoder.forward`` in both
+reference repositories) concatenate ``[SOS, context, class tokens]`` and
+then add the positions, so the context vectors get positions 1..n like the
+words they replace. Deeper prompts (i > 0) enter the residual stream as
+they are, without positions, as in MaPLe.
 """
 from typing import Optional, Union
 
@@ -18,6 +25,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmmae.registry import MODELS
+from .act_check import check_incoming_act, record_act
 from .layers import CLIPBlock, CLIPLayerNorm
 from .shape_check import check_incoming_shapes
 
@@ -30,7 +38,9 @@ class CLIPTextTransformer(BaseModule):
         arch (str | dict): ``'b'`` (ViT-B CLIP: width 512, 12 layers, 8
             heads, context 77, vocabulary 49408, output 512), ``'l'``,
             ``'tiny'`` (tests: width 32, 2 layers, output 16) or a dict.
-        act (str): MLP activation, ``'quick_gelu'`` for OpenAI weights.
+        act (str): MLP activation: ``'quick_gelu'`` for OpenAI weights,
+            ``'gelu'`` for most open_clip weights. Loading a checkpoint that
+            records another activation raises (see ``act_check.py``).
         init_cfg (dict, optional): mmengine init config.
 
     Shapes:
@@ -64,6 +74,7 @@ class CLIPTextTransformer(BaseModule):
         self.context_length = arch['context_length']
         self.vocab_size = arch['vocab_size']
         self.out_dims = arch['out_dims']
+        self.act = act
 
         D = self.embed_dims
         self.token_embed = nn.Embedding(self.vocab_size, D)
@@ -75,6 +86,7 @@ class CLIPTextTransformer(BaseModule):
         self.final_norm = CLIPLayerNorm(D)
         self.proj = nn.Parameter(torch.empty(D, self.out_dims))
         self._register_load_state_dict_pre_hook(self._check_state_dict)
+        self._register_state_dict_hook(record_act)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -91,16 +103,18 @@ class CLIPTextTransformer(BaseModule):
             self.reset_parameters()
         super().init_weights()
 
-    def _check_state_dict(self, state_dict, prefix, *args, **kwargs):
+    def _check_state_dict(self, state_dict, prefix, local_metadata, *args,
+                          **kwargs):
+        check_incoming_act(self, local_metadata, prefix)
         check_incoming_shapes(self, state_dict, prefix, self.arch)
 
-    def embed(self, token_ids: Tensor) -> Tensor:
-        """Token embeddings plus positions: (N, L) -> (N, L, D)."""
+    def embed_tokens(self, token_ids: Tensor) -> Tensor:
+        """Word embeddings without positions: (N, L) -> (N, L, D)."""
         if token_ids.dim() != 2 or token_ids.shape[1] != self.context_length:
             raise ValueError(
                 'CLIPTextTransformer expects token ids of shape (N, '
                 f'{self.context_length}), got {tuple(token_ids.shape)}')
-        return self.token_embed(token_ids) + self.pos_embed
+        return self.token_embed(token_ids)
 
     def forward(self,
                 token_ids: Tensor,
@@ -113,10 +127,13 @@ class CLIPTextTransformer(BaseModule):
             prompt (nn.Module, optional): A CLIP prompt learner.
             task (str, optional): Task whose prompts to use.
         """
-        x = self.embed(token_ids)
+        x = self.embed_tokens(token_ids)  # N L D
         for i, block in enumerate(self.blocks):
             if prompt is not None:
                 x = prompt.before_text_block(i, x, task)
+            if i == 0:
+                # After the layer-0 prompts, so they get positions (CoOp).
+                x = x + self.pos_embed
             x = block(x, causal=True)
         x = self.final_norm(x)
         # The end-of-text token has the largest id in CLIP's vocabulary.

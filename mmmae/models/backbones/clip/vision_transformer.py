@@ -26,6 +26,7 @@ from torch import Tensor
 from mmmae.registry import MODELS
 from ...layers import TokenLayout
 from ...prompts.base_prompt import BasePrompt, PromptContext
+from .act_check import check_incoming_act, record_act
 from .layers import CLIPBlock, CLIPLayerNorm
 from .shape_check import check_incoming_shapes
 
@@ -39,7 +40,9 @@ class CLIPVisionTransformer(BaseModule):
             heads, patch 16, output 512), ``'l14'``, ``'tiny'`` (tests:
             width 48, 2 layers, patch 8, 32 px, output 16) or a dict with
             those keys.
-        act (str): MLP activation, ``'quick_gelu'`` for OpenAI weights.
+        act (str): MLP activation: ``'quick_gelu'`` for OpenAI weights,
+            ``'gelu'`` for most open_clip weights. Loading a checkpoint that
+            records another activation raises (see ``act_check.py``).
         init_cfg (dict, optional): mmengine init config.
 
     Shapes:
@@ -74,6 +77,7 @@ class CLIPVisionTransformer(BaseModule):
         self.num_layers = arch['num_layers']
         self.patch_size = arch['patch_size']
         self.out_dims = arch['out_dims']
+        self.act = act
         grid = arch['img_size'] // self.patch_size
         self.grid_size = (grid, grid)
 
@@ -91,6 +95,7 @@ class CLIPVisionTransformer(BaseModule):
         self.post_norm = CLIPLayerNorm(D)
         self.proj = nn.Parameter(torch.empty(D, self.out_dims))
         self._register_load_state_dict_pre_hook(self._prepare_state_dict)
+        self._register_state_dict_hook(record_act)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -110,8 +115,11 @@ class CLIPVisionTransformer(BaseModule):
         super().init_weights()
 
     # --------------------------------------------------------------- loading
-    def _prepare_state_dict(self, state_dict, prefix, *args, **kwargs):
-        """Resize positions of another image size; refuse other widths."""
+    def _prepare_state_dict(self, state_dict, prefix, local_metadata, *args,
+                            **kwargs):
+        """Resize positions of another image size; refuse other widths and
+        another activation."""
+        check_incoming_act(self, local_metadata, prefix)
         key = prefix + 'pos_embed'
         if key in state_dict:
             pos = state_dict[key]

@@ -4,7 +4,9 @@ A CLIP prompt learner plugs into both towers through two hooks:
 
 - ``before_text_block(i, x, task)`` (text tower): replace the token
   embeddings right after the start token with the task's text prompts of
-  layer i (i == 0: CoOp's context vectors; i > 0: deep text prompts);
+  layer i (i == 0: CoOp's context vectors, among the word embeddings
+  before the tower adds positions, as CoOp and MaPLe do; i > 0: deep text
+  prompts in the residual stream);
 - ``before_block(i, x, layout, ctx)`` (image tower, mmmae's
   :class:`BasePrompt` hook): put the visual prompts of layer i first in the
   sequence, replacing the previous layer's (deep prompts); each image gets
@@ -18,6 +20,13 @@ task of the group) and optionally one per task ("task-specific"); a task's
 prompts are its group unit's tokens followed by its task unit's tokens.
 With one group of all tasks and no task units this is plain multi-task
 training of one shared prompt; with one task it is the single-task method.
+
+``ctx_init`` (CoOp, MaPLe): the layer-0 text context starts as the word
+embeddings of a phrase, and the classifier writes the phrase itself (not
+placeholders) before each class name, so before training the prompted text
+is exactly "<phrase> <class>." (CoOp's and MaPLe's ``ctx_init``). The
+classifier calls :meth:`BaseCLIPPrompt.init_text_context` with the
+phrase's embeddings once its CLIP weights are loaded.
 """
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -57,6 +66,9 @@ class PromptUnit(nn.Module):
     text_depth = 0
     visual_length = 0
     visual_depth = 0
+    # True when text(0) is a free (text_length, D_text) tensor that
+    # init_text() can set (CoOp, MaPLe); MmAP's is a Kronecker product.
+    supports_ctx_init = False
 
     def text(self, layer: int) -> Tensor:
         """(text_length, D_text) prompts of text layer ``layer``."""
@@ -65,6 +77,11 @@ class PromptUnit(nn.Module):
     def visual(self, layer: int) -> Tensor:
         """(visual_length, D_vision) prompts of image layer ``layer``."""
         raise NotImplementedError
+
+    def init_text(self, embeds: Tensor) -> None:
+        """Set text(0) to ``embeds`` (text_length, D_text) (``ctx_init``)."""
+        raise NotImplementedError(
+            f'{type(self).__name__} cannot start from a phrase')
 
     def reset_parameters(self) -> None:
         raise NotImplementedError
@@ -89,6 +106,12 @@ class BaseCLIPPrompt(BasePrompt):
         task_specific (bool): Build one unit per task. Defaults to False.
         dropout (float): Dropout on the visual prompt tokens (VPT's prompt
             dropout). Defaults to 0.
+        ctx_init (str, optional): A phrase (e.g. ``'a photo of a'``) whose
+            word embeddings start every task's layer-0 text context (first
+            the group-shared unit's tokens, then the task unit's); the
+            phrase needs at least ``text_length`` tokens. Only for units
+            with free text contexts (CoOp, MaPLe). None: random contexts
+            after ``X X ... X`` placeholders.
         **kwargs: ``embed_dims``, ``num_layers``, ``patch_size``,
             ``max_length``, ``init_cfg`` of :class:`BasePrompt`.
 
@@ -107,6 +130,7 @@ class BaseCLIPPrompt(BasePrompt):
                  group_shared: bool = True,
                  task_specific: bool = False,
                  dropout: float = 0.,
+                 ctx_init: Optional[str] = None,
                  **kwargs):
         super().__init__(**kwargs)
         if not tasks:
@@ -147,6 +171,15 @@ class BaseCLIPPrompt(BasePrompt):
                              f'exceeds the {self.num_layers} image layers')
         if self.visual_length:
             self.check_length(self.visual_length, 'the visual prompts')
+        if ctx_init is not None:
+            if not isinstance(ctx_init, str) or not ctx_init.strip():
+                raise ValueError(f'{type(self).__name__}: ctx_init must be '
+                                 f'a non-empty phrase, got {ctx_init!r}')
+            if not (unit.supports_ctx_init and self.text_length):
+                raise ValueError(
+                    f'{type(self).__name__} has no free text context to '
+                    f'start from ctx_init={ctx_init!r}; set ctx_init=None')
+        self.ctx_init = ctx_init
 
     def build_unit(self) -> PromptUnit:
         raise NotImplementedError
@@ -161,6 +194,35 @@ class BaseCLIPPrompt(BasePrompt):
         """Text placeholder tokens the classifier puts after the start token
         (0: the text keeps its hand-written template)."""
         return self.text_length
+
+    def init_text_context(self, phrase_embeds: Tensor) -> None:
+        """Start the layer-0 text context from ``ctx_init``'s embeddings.
+
+        Args:
+            phrase_embeds (Tensor): (T, D_text) word embeddings of the
+                phrase's T tokens (no start / end token), T >=
+                ``text_length``. A task's context [shared; task] becomes
+                rows 0..text_length-1, so its prompted text equals the
+                phrase's until training moves it.
+        """
+        if self.ctx_init is None:
+            raise RuntimeError(f'{type(self).__name__} has no ctx_init')
+        if phrase_embeds.dim() != 2 or \
+                phrase_embeds.shape[1] != self.text_dims:
+            raise ValueError(f'ctx_init embeddings must be (T, '
+                             f'{self.text_dims}), got '
+                             f'{tuple(phrase_embeds.shape)}')
+        if phrase_embeds.shape[0] < self.text_length:
+            raise ValueError(
+                f'ctx_init "{self.ctx_init}" has {phrase_embeds.shape[0]} '
+                f'tokens, fewer than the {self.text_length} context tokens '
+                f'per task of {type(self).__name__}; use a longer phrase, '
+                'fewer context tokens or ctx_init=None')
+        for name, unit in self.units.items():
+            # [shared; task]: a task unit follows the shared unit's tokens
+            start = unit.text_length if (name.startswith('task_')
+                                         and self.group_shared) else 0
+            unit.init_text(phrase_embeds[start:start + unit.text_length])
 
     def units_of(self, task: str) -> 'OrderedDict[str, PromptUnit]':
         """A task's units in sequence order: group-shared, then its own."""
@@ -189,7 +251,8 @@ class BaseCLIPPrompt(BasePrompt):
         prompts = torch.cat([u.text(index) for u in
                              self.units_of(task).values()]).to(x.dtype)
         n = prompts.shape[0]
-        # N L D: [start, prompts, class name tokens..., end, padding]
+        # N L D: [start, prompts, class name tokens..., end, padding]; at
+        # index 0 these are word embeddings (the tower adds positions next)
         return torch.cat([x[:, :1], prompts.expand(x.shape[0], -1, -1),
                           x[:, 1 + n:]], dim=1)
 
