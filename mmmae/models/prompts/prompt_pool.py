@@ -6,12 +6,17 @@ Faithful to the paper and its code (google-research/l2p):
 - the query is the frozen backbone's own feature of the same input without
   prompts (L2P: the [CLS] token; MultiMAE's analogue is its global token),
   computed under ``no_grad`` by ``ctx.query_fn()``;
-- cosine similarity between query and keys, top-N selection per sample, or,
-  with ``batchwise=True``, the N prompts chosen most often over the batch
-  (majority vote; ties go to the higher mean similarity) for every sample;
-- the surrogate key-pull loss ``-lambda * mean cos(selected key, query)``,
-  whose gradient reaches only the selected keys (selection is an argmax and
-  the query is detached), goes into ``ctx.losses['loss_prompt_pull']``;
+- cosine similarity between query and keys, top-N selection per sample;
+  with ``batchwise=True`` (the default, as in both official L2P configs) the
+  N prompts chosen most often over the batch (majority vote) serve every
+  sample. Ties keep ``jax.lax.top_k``'s order, lower index first, both
+  among equal similarities and among equal vote counts, and the chosen
+  prompts are ordered by count (``jnp.unique`` then ``top_k`` on counts);
+- the surrogate key-pull loss ``-lambda * sum cos(selected key, query) / B``
+  (the reference's ``reduce_sim``: summed over the batch and the N selected
+  keys, divided by the batch size B only), whose gradient reaches only the
+  selected keys (selection is an argmax and the query is detached), goes
+  into ``ctx.losses['loss_prompt_pull']``;
 - the N selected prompts are concatenated and prepended once, before block 0
   (L2P's prompt-tuning form). Init is uniform in [-1, 1] for prompts and
   keys, as in the PyTorch re-implementation (JH-LEE-KR/l2p-pytorch).
@@ -42,9 +47,10 @@ class PromptPool(BasePrompt):
         length (int): Tokens per prompt Lp. Defaults to 5.
         top_k (int): Prompts selected per sample N. Defaults to 5.
         batchwise (bool): Use the batch's majority selection for every
-            sample. Defaults to False.
+            sample, as both official L2P configs do. Defaults to True.
         pull_weight (float): lambda of the key pull loss; 0 disables it.
-            Defaults to 0.1.
+            Defaults to 0.1 (l2p-pytorch's CIFAR-100 default; the JAX
+            configs use 1.0 and 0.5).
         deep (bool): One pool per block, replaced before every block.
         dropout (float): Dropout on the prompt tokens. Defaults to 0.
         init_bound (float): Uniform init bound of prompts and keys.
@@ -63,7 +69,7 @@ class PromptPool(BasePrompt):
                  pool_size: int = 10,
                  length: int = 5,
                  top_k: int = 5,
-                 batchwise: bool = False,
+                 batchwise: bool = True,
                  pull_weight: float = 0.1,
                  deep: bool = False,
                  dropout: float = 0.,
@@ -93,8 +99,14 @@ class PromptPool(BasePrompt):
         nn.init.uniform_(self.prompt, -self.init_bound, self.init_bound)
         nn.init.uniform_(self.key, -self.init_bound, self.init_bound)
 
+    def _top_k(self, scores: Tensor) -> Tensor:
+        """Indices of the k largest along the last dim, ties lower index
+        first (``jax.lax.top_k``'s order; ``torch.topk`` leaves it open)."""
+        order = scores.sort(dim=-1, descending=True, stable=True).indices
+        return order[..., :self.top_k]
+
     def select(self, query: Tensor) -> Tuple[Tensor, Tensor]:
-        """Cosine top-N selection.
+        """Cosine top-N selection, per sample or by batch majority vote.
 
         Returns:
             tuple: indices (B, N), distinct per row, and the similarity of
@@ -104,14 +116,12 @@ class PromptPool(BasePrompt):
             raise ValueError(f'PromptPool: query width {query.shape[-1]} != '
                              f'embed_dims {self.embed_dims}')
         sim = F.normalize(query, dim=-1) @ F.normalize(self.key, dim=-1).t()
-        idx = sim.detach().topk(self.top_k, dim=-1).indices  # B N
+        idx = self._top_k(sim.detach())  # B N
         if self.batchwise:
-            counts = torch.zeros_like(sim[0]).index_add_(
-                0, idx.flatten(), torch.ones_like(idx.flatten(), dtype=sim.dtype))
-            # counts are integers and (mean + 1) / 4 lies in [0, 0.5], so
-            # the mean similarity only breaks ties between equal counts.
-            score = counts + (sim.detach().mean(0) + 1) / 4
-            major = score.topk(self.top_k).indices
+            # Votes per prompt id (the reference's jnp.unique counts, indexed
+            # by id); the N most voted, ties to the lower id.
+            counts = torch.bincount(idx.flatten(), minlength=self.pool_size)
+            major = self._top_k(counts)  # N
             idx = major.unsqueeze(0).expand(sim.shape[0], -1)
         return idx, sim
 
@@ -135,8 +145,9 @@ class PromptPool(BasePrompt):
             idx, sim = self.select(query)
             ctx.cache[self.group] = idx
             if self.pull_weight:
-                ctx.losses[self.loss_name] = \
-                    -self.pull_weight * sim.gather(1, idx).mean()
+                # Summed over the N selected keys, averaged over the batch.
+                ctx.losses[self.loss_name] = -self.pull_weight * sim.gather(
+                    1, idx).sum() / sim.shape[0]
         idx = ctx.cache[self.group]
         tokens = self._selected_tokens(index if self.deep else 0, idx)
         return self.replace_prompts(x, layout, {self.group: tokens})

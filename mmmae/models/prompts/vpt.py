@@ -7,7 +7,9 @@ Faithful to the paper and its code (KMnP/vpt):
   before any hook runs);
 - init is uniform in ±sqrt(6 / (3·P·P + D)), the patch projection's
   xavier bound (0.0625 for ViT-B/16);
-- prompt dropout acts on the (B, L, D) prompt tokens, per sample;
+- prompt dropout acts on the (B, L, D) prompt tokens, per sample; deep
+  defaults to 0.1, shallow to none ("we don't use dropout for VPT-shallow",
+  KMnP/vpt demo.ipynb, commit 4410440);
 - shallow inserts one prompt set before block 0 and lets its outputs flow
   through all blocks; deep gives every block its own prompts and, before
   each block, REPLACES the previous block's prompt outputs with them, so the
@@ -86,7 +88,8 @@ class ShallowPrompt(DeepPrompt):
 
     Args:
         length (int): Number of prompt tokens L.
-        dropout (float): Prompt dropout. Defaults to 0.1 (the paper's).
+        dropout (float): Prompt dropout. Defaults to 0, as the VPT authors
+            run shallow prompts.
         **kwargs: ``embed_dims``, ``num_layers``, ``patch_size``,
             ``max_length``, ``init_cfg`` of :class:`BasePrompt`.
 
@@ -95,5 +98,5 @@ class ShallowPrompt(DeepPrompt):
         -> (B, L + N_patch + N_global, D); later blocks unchanged.
     """
 
-    def __init__(self, length: int, dropout: float = 0.1, **kwargs):
+    def __init__(self, length: int, dropout: float = 0., **kwargs):
         super().__init__(length, dropout=dropout, depth=1, **kwargs)

@@ -27,7 +27,7 @@ def _inputs(batch=4):
 
 
 def test_selection_returns_n_distinct_prompts_by_cosine():
-    pool = _pool()
+    pool = _pool(batchwise=False)
     query = torch.randn(5, D)
     idx, sim = pool.select(query)
     assert idx.shape == (5, 3)
@@ -52,7 +52,7 @@ def test_batchwise_selection_takes_the_majority():
 
 
 def test_pull_loss_reaches_only_the_selected_keys():
-    pool = _pool(pull_weight=0.5)
+    pool = _pool(pull_weight=0.5, batchwise=False)
     x = torch.randn(4, 9, D)
     layout = TokenLayout.build({'rgb': (2, 4)})
     query = torch.randn(4, D)
@@ -61,7 +61,7 @@ def test_pull_loss_reaches_only_the_selected_keys():
     idx = ctx.cache['pool']
     loss = ctx.losses['loss_prompt_pull']
     cos = F.cosine_similarity(query[:, None], pool.key[None], dim=-1)
-    torch.testing.assert_close(loss, -0.5 * cos.gather(1, idx).mean())
+    torch.testing.assert_close(loss, -0.5 * cos.gather(1, idx).sum() / 4)
     loss.backward()
     has_grad = pool.key.grad.abs().sum(1) > 0
     assert set(has_grad.nonzero().flatten().tolist()) == \
@@ -70,6 +70,71 @@ def test_pull_loss_reaches_only_the_selected_keys():
     # The selected prompts, in order, are prepended.
     torch.testing.assert_close(out[1, :2], pool.prompt[0, idx[1, 0]])
     torch.testing.assert_close(out[:, 6:], x)
+
+
+@pytest.mark.parametrize('batchwise', [False, True])
+def test_pull_loss_is_the_references_reduce_sim(batchwise):
+    """L2P's ``reduce_sim``: the normalised selected keys times the
+    normalised query, summed over batch, keys and channels, divided by the
+    batch size only; the loss is ``-lambda * reduce_sim``."""
+    torch.manual_seed(0)
+    B, lam = 4, 0.1
+    pool = _pool(pull_weight=lam, top_k=3, batchwise=batchwise)
+    query = torch.randn(B, D)
+    ctx = PromptContext(B, ('rgb', ), query_fn=lambda: query)
+    pool.before_block(0, torch.randn(B, 9, D),
+                      TokenLayout.build({'rgb': (2, 4)}), ctx)
+    idx = ctx.cache['pool']  # B N
+    key_norm = pool.key / pool.key.norm(dim=-1, keepdim=True)
+    q_norm = query / query.norm(dim=-1, keepdim=True)
+    reduce_sim = (key_norm[idx] * q_norm[:, None]).sum() / B
+    loss = ctx.losses['loss_prompt_pull']
+    torch.testing.assert_close(loss, -lam * reduce_sim)
+    # N = 3 times the mean cosine over batch x N.
+    cos = F.cosine_similarity(query[:, None], pool.key[None], dim=-1)
+    torch.testing.assert_close(loss, -lam * 3 * cos.gather(1, idx).mean())
+
+
+def test_batchwise_selection_is_the_default():
+    """Both official L2P configs set batchwise_prompt=True."""
+    assert _pool().batchwise
+    assert MODELS.build(dict(type='PromptPool', embed_dims=D,
+                             num_layers=2)).batchwise
+    torch.manual_seed(0)
+    idx, _ = _pool().select(torch.randn(8, D))
+    assert (idx == idx[:1]).all()
+
+
+def test_ties_keep_top_k_order():
+    """Equal similarities and equal vote counts go to the lower index, in
+    that order (``jax.lax.top_k``); ``torch.topk`` alone would not."""
+    pool = _pool(pool_size=20, top_k=5, batchwise=False)
+    with torch.no_grad():
+        pool.key.fill_(1.)  # every key equally similar to any query
+    idx, _ = pool.select(torch.randn(3, D))
+    assert idx.tolist() == [[0, 1, 2, 3, 4]] * 3
+
+    pool = _pool(pool_size=4, top_k=1, batchwise=True)
+    with torch.no_grad():
+        pool.key.copy_(torch.eye(4, D))
+    # One vote each for keys 1 and 3; key 3 has the higher mean similarity
+    # over the batch, but the count tie goes to the lower id.
+    query = torch.zeros(2, D)
+    query[0, 1] = 1.
+    query[1, 3], query[1, 1] = 1., -0.5
+    idx, sim = pool.select(query)
+    assert sim.mean(0)[3] > sim.mean(0)[1]
+    assert idx.tolist() == [[1], [1]]
+
+    # Majority prompts come in order of votes, then of id.
+    pool = _pool(pool_size=6, top_k=2, batchwise=True)
+    with torch.no_grad():
+        pool.key.copy_(torch.eye(6, D))
+    query = torch.zeros(3, D)
+    query[:, 5] = 1.  # key 5 first for everyone: 3 votes
+    query[0, 2], query[1, 4], query[2, 4] = .5, .5, .5  # key 4: 2 votes
+    idx, _ = pool.select(query)
+    assert idx.tolist() == [[5, 4]] * 3
 
 
 def test_shallow_pool_in_the_backbone_and_query_is_frozen_feature():
@@ -134,3 +199,16 @@ def test_bad_pool_configs():
     with pytest.raises(RuntimeError, match='query_fn'):
         pool.before_block(0, torch.randn(2, 9, D), layout,
                           PromptContext(2, ('rgb', )))
+
+
+def test_l2p_configs_select_batchwise():
+    from pathlib import Path
+
+    from mmengine.config import Config
+    root = Path(__file__).parents[3]
+    paths = sorted((root / 'configs' / 'prompt').glob('l2p-*.py'))
+    assert len(paths) >= 3
+    for path in paths:
+        prompt = Config.fromfile(path).model.backbone.prompt
+        assert prompt.type == 'PromptPool'
+        assert prompt.get('batchwise', True), path.name

@@ -133,3 +133,33 @@ def test_prompt_longer_than_allowed(cls):
         _backbone(dict(type=cls, length=0))
     # The limit is a config value.
     _backbone(dict(type=cls, length=600, max_length=600))
+
+
+def test_shallow_has_no_prompt_dropout_by_default():
+    """The VPT authors use no dropout for shallow prompts (KMnP/vpt
+    demo.ipynb); deep keeps the paper's 0.1."""
+    shallow = MODELS.build(dict(type='ShallowPrompt', length=4,
+                                embed_dims=32, num_layers=2)).train()
+    assert shallow.dropout.p == 0.
+    x = torch.randn(2, 5, 32)
+    from mmmae.models.layers import TokenLayout
+    out, _ = shallow.before_block(0, x, TokenLayout.build({'rgb': (1, 5)}),
+                                  None)
+    torch.testing.assert_close(out[:, :4],
+                               shallow.prompt[0].expand(2, -1, -1))
+    assert DeepPrompt(length=4, embed_dims=32, num_layers=2).dropout.p == 0.1
+
+
+@pytest.mark.parametrize('name', [
+    'vpt-shallow_multimae-b_p50_1xb8-amp_20k_nyuv2-640x640.py',
+    'vpt-shallow_multimae-b_p50-light_1xb8-amp_20k_nyuv2-640x640.py',
+    'vpt-shallow_multimae-tiny_p8_1xb8_300i_nyuv2synth-64x64.py'])
+def test_shallow_configs_use_no_prompt_dropout(name):
+    from pathlib import Path
+
+    from mmengine.config import Config
+    root = Path(__file__).parents[3]
+    prompt = Config.fromfile(root / 'configs' / 'prompt' /
+                             name).model.backbone.prompt
+    assert prompt.type == 'ShallowPrompt'
+    assert prompt.get('dropout', 0.) == 0.
