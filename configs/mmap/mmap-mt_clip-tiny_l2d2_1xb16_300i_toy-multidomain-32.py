@@ -36,7 +36,7 @@ train_cfg = dict(
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 default_hooks = dict(
-    logger=dict(interval=20), checkpoint=dict(interval=300))
+    logger=dict(interval=20), checkpoint=dict(interval=50))
 # Checkpoints keep the prompts only (the random tiny CLIP goes to
 # work_dir/frozen_base.pth once).
 custom_hooks = [

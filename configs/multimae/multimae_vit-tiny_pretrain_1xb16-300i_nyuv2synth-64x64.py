@@ -78,7 +78,8 @@ train_cfg = dict(
     type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
 default_hooks = dict(
     logger=dict(interval=20),
-    checkpoint=dict(interval=max_iters))
+    # every 50 of the 300 iterations, so a kill loses at most 50
+    checkpoint=dict(interval=50))
 custom_hooks = [
     dict(type='TrainableParamsHook'),
     dict(type='ReconstructionHook', max_samples=8),

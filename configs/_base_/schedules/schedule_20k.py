@@ -3,7 +3,8 @@
 # Leaf configs override lr and layer-wise decay (paramwise_cfg/constructor).
 # Checkpoint and logger intervals live in default_runtime.py's default_hooks
 # (two bases may not both define default_hooks); a leaf overrides them with
-# default_hooks = dict(checkpoint=dict(interval=N)).
+# default_hooks = dict(checkpoint=dict(interval=N)). Keep N at most 5% of
+# max_iters: a kill loses at most N iterations (docs/crash_safety.md).
 optimizer = dict(
     type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.05)
 optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer, clip_grad=None)
