@@ -21,7 +21,8 @@ mmengine's local-file and http(s) loaders with strict ones:
 import os
 import os.path as osp
 import pickle
-from typing import Any, Callable, List, Optional, Set, Tuple, Union
+import pickletools
+from typing import IO, Any, Callable, List, Optional, Set, Tuple, Union
 from urllib.parse import urlparse
 
 import numpy as np
@@ -29,6 +30,7 @@ import torch
 from mmengine.dist import get_dist_info
 from mmengine.logging import HistoryBuffer, print_log
 from mmengine.runner import CheckpointLoader
+from torch import _weights_only_unpickler
 
 # Local paths separated by os.pathsep (URLs: the path of the cached copy).
 TRUSTED_ENV = 'MMMAE_TRUSTED_CHECKPOINTS'
@@ -139,15 +141,72 @@ def _reason(error: Exception) -> str:
         type(error).__name__
 
 
+def _pickle_globals(f: IO[bytes]) -> Set[str]:
+    """The globals one pickle in ``f`` imports, read statically (nothing
+    is unpickled); ``f`` is left after the pickle's STOP.
+
+    ``GLOBAL``/``INST`` name them; ``STACK_GLOBAL`` (protocol 4+) takes
+    the two strings pushed before it, followed through the memo.
+    """
+    found, memo, pushed = set(), {}, []
+    for op, arg, _ in pickletools.genops(f):
+        name = op.name
+        if name in ('GLOBAL', 'INST'):
+            found.add(arg.replace(' ', '.'))
+        elif name == 'STACK_GLOBAL':
+            module, attr = ([None, None] + pushed)[-2:]
+            found.add(f'{module}.{attr}')
+        elif name in ('EXT1', 'EXT2', 'EXT4'):
+            found.add(f'copyreg extension {arg}')
+        elif name == 'STOP':
+            break
+        if name == 'MEMOIZE':
+            memo[len(memo)] = pushed[-1] if pushed else None
+        elif name in ('PUT', 'BINPUT', 'LONG_BINPUT'):
+            memo[arg] = pushed[-1] if pushed else None
+        elif name in ('GET', 'BINGET', 'LONG_BINGET'):
+            pushed.append(memo.get(arg))
+        elif op.stack_after and op.stack_after[-1] is not pickletools.markobject:
+            pushed.append(arg if isinstance(arg, str) else None)
+    return found
+
+
+def _legacy_globals(filename: str) -> Optional[Set[str]]:
+    """Globals of a legacy (non-zip) torch file: the magic-number, protocol,
+    system-info and object pickles, in that order. None when the file does
+    not start with torch's magic number. A pickle that breaks off keeps
+    the globals read so far (a malicious file may be truncated too)."""
+    found: Set[str] = set()
+    with open(filename, 'rb') as f:
+        try:
+            first = [arg for _, arg, _ in pickletools.genops(f)]
+        except Exception:
+            return None
+        if torch.serialization.MAGIC_NUMBER not in first:
+            return None
+        try:
+            for _ in range(3):  # protocol version, sys info, the object
+                found |= _pickle_globals(f)
+        except Exception:
+            pass
+    return found
+
+
 def _unsafe_globals(filename: str) -> Optional[List[str]]:
     """Pickle globals of ``filename`` outside the allowlist, or None when the
     file cannot be parsed at all (then it is corrupt, not unsafe)."""
-    try:
-        with torch.serialization.safe_globals(mmengine_safe_globals()):
+    with torch.serialization.safe_globals(mmengine_safe_globals()):
+        try:
             found = torch.serialization.get_unsafe_globals_in_checkpoint(
                 filename)
-    except Exception:
-        return None
+        except Exception:
+            # Not a zip archive: the legacy format (pickles, then data).
+            legacy = _legacy_globals(filename)
+            if legacy is None:
+                return None
+            allowed = set(_weights_only_unpickler._get_allowed_globals())
+            allowed |= set(_weights_only_unpickler._get_user_allowed_globals())
+            found = legacy - allowed
     return sorted(set(found))
 
 

@@ -5,15 +5,24 @@ except the frozen parameters (``requires_grad=False``): prompts, heads,
 unfrozen norms or biases, and all buffers (small, and heads may need them).
 ``meta['delta_checkpoint']`` records the base they need:
 
-    dict(sources=[dict(path=..., prefix=..., target=...)], fingerprint=...,
-         num_frozen=..., frozen_numel=...)
+    dict(sources=[dict(path=..., prefix=..., target=..., sha256=...)],
+         fingerprint=..., num_frozen=..., frozen_numel=...)
 
 ``sources`` say how the frozen weights were loaded in training, replayed
 with mmengine's ``PretrainedInit`` (the same code the ``init_cfg`` ran):
 a module's ``init_cfg=dict(type='Pretrained', checkpoint, prefix)`` gives
 ``target`` = that module's name, ``cfg.load_from`` gives the whole model.
+A local pre-trained file is referred to, not copied: ``sha256`` is the hash
+of its bytes, checked at load time (:class:`BaseFileChangedError`).
+
 A run with a randomly initialised frozen part has no source, so the hook
-writes the frozen tensors once to ``<work_dir>/frozen_base.pth``.
+writes the frozen tensors to a content-addressed file,
+``<work_dir>/frozen_base-<fingerprint[:12]>.pth``: written once
+(atomically), never overwritten while valid, reused by every run with the
+same frozen weights, and never deleted by mmmae. A second run in the same
+work dir with other frozen weights gets another file, so the first run's
+checkpoints keep their base.
+
 ``fingerprint`` is the sha256 of the frozen tensors' names, shapes and
 values, so a wrong base is caught before any prediction.
 
@@ -24,7 +33,7 @@ fingerprint, then let the usual loader put the delta on top.
 """
 import hashlib
 import os.path as osp
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Mapping, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -32,8 +41,14 @@ from mmengine.logging import print_log
 from mmengine.model.weight_init import PretrainedInit
 from mmengine.runner.checkpoint import CheckpointLoader, load_state_dict
 
+from .atomic_io import atomic_torch_save
+from .checkpoint import load_checkpoint_file
+from .model_identity import check_model_checkpoint
+
 DELTA_KEY = 'delta_checkpoint'
+BASE_KEY = 'frozen_base'
 BaseOverride = Union[None, str, Sequence[str]]
+_HASH_CHUNK = 1 << 20
 
 
 class MissingBaseCheckpointError(FileNotFoundError):
@@ -46,28 +61,54 @@ class WrongBaseCheckpointError(ValueError):
     the recorded sources."""
 
 
+class BaseFileChangedError(WrongBaseCheckpointError):
+    """A pre-trained file a delta checkpoint refers to has other bytes
+    (sha256) than when the delta was trained."""
+
+
 def frozen_parameter_names(model: nn.Module) -> List[str]:
     """Sorted names of the parameters with ``requires_grad=False``."""
     return sorted(n for n, p in model.named_parameters()
                   if not p.requires_grad)
 
 
+def fingerprint_state(state: Mapping[str, torch.Tensor]) -> str:
+    """sha256 over the sorted names, shapes and float32 values of
+    ``state``."""
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        t = state[name].detach().to('cpu', torch.float32).contiguous()
+        digest.update(f'{name}:{tuple(t.shape)};'.encode())
+        digest.update(t.numpy().tobytes())
+    return digest.hexdigest()
+
+
 def fingerprint(model: nn.Module,
                 names: Optional[Sequence[str]] = None) -> str:
-    """sha256 over the names, shapes and float32 values of ``names``.
+    """:func:`fingerprint_state` of the parameters ``names`` of ``model``.
 
     Args:
         names (Sequence[str], optional): Parameter names; defaults to the
             frozen ones.
     """
     params = dict(model.named_parameters())
-    names = frozen_parameter_names(model) if names is None else sorted(names)
+    names = frozen_parameter_names(model) if names is None else names
+    return fingerprint_state({n: params[n] for n in names})
+
+
+def file_sha256(path: str) -> str:
+    """sha256 of a file's bytes, read in 1 MiB chunks."""
     digest = hashlib.sha256()
-    for name in names:
-        t = params[name].detach().to('cpu', torch.float32).contiguous()
-        digest.update(f'{name}:{tuple(t.shape)};'.encode())
-        digest.update(t.numpy().tobytes())
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(_HASH_CHUNK), b''):
+            digest.update(chunk)
     return digest.hexdigest()
+
+
+def _local_sha256(path: str) -> Optional[str]:
+    """The hash of a local file; None for URLs (checked by fingerprint)."""
+    return file_sha256(path) if '://' not in path and osp.isfile(
+        path) else None
 
 
 def pretrained_sources(model: nn.Module,
@@ -75,8 +116,10 @@ def pretrained_sources(model: nn.Module,
     """How the model's weights were loaded, in the order they were applied.
 
     Returns:
-        list[dict]: ``dict(path, prefix, target)`` for every module whose
-        ``init_cfg`` is ``Pretrained``, then ``load_from`` for the model.
+        list[dict]: ``dict(path, prefix, target, sha256)`` for every module
+        whose ``init_cfg`` is ``Pretrained``, then ``load_from`` for the
+        model; ``sha256`` is the hash of a local file's bytes (None for a
+        URL).
     """
     sources = []
     for name, module in model.named_modules():
@@ -84,11 +127,13 @@ def pretrained_sources(model: nn.Module,
         cfgs = cfgs if isinstance(cfgs, (list, tuple)) else [cfgs]
         for cfg in cfgs:
             if isinstance(cfg, dict) and cfg.get('type') == 'Pretrained':
+                path = cfg['checkpoint']
                 sources.append(
-                    dict(path=cfg['checkpoint'], prefix=cfg.get('prefix'),
-                         target=name))
+                    dict(path=path, prefix=cfg.get('prefix'), target=name,
+                         sha256=_local_sha256(path)))
     if load_from:
-        sources.append(dict(path=load_from, prefix=None, target=''))
+        sources.append(dict(path=load_from, prefix=None, target='',
+                            sha256=_local_sha256(load_from)))
     return sources
 
 
@@ -102,12 +147,53 @@ def base_record(model: nn.Module, sources: List[dict]) -> dict:
                 frozen_numel=sum(params[n].numel() for n in names))
 
 
-def save_frozen_base(model: nn.Module, path: str) -> List[dict]:
-    """Write the frozen tensors to ``path``; return it as the only source."""
+def base_file_name(fingerprint_hex: str) -> str:
+    """The content-addressed name of a frozen-base file."""
+    return f'frozen_base-{fingerprint_hex[:12]}.pth'
+
+
+def is_valid_base(path: str, fingerprint_hex: str) -> bool:
+    """Whether ``path`` is a complete frozen-base file whose tensors have
+    the fingerprint ``fingerprint_hex`` (recomputed, not just read)."""
+    try:
+        ckpt = load_checkpoint_file(path, map_location='cpu')
+        meta = ckpt['meta'][BASE_KEY]
+        state = ckpt['state_dict']
+    except Exception:  # missing, truncated, not a base file
+        return False
+    return (isinstance(meta, dict)
+            and meta.get('fingerprint') == fingerprint_hex
+            and fingerprint_state(state) == fingerprint_hex)
+
+
+def write_frozen_base(model: nn.Module, folder: str,
+                      logger='current') -> List[dict]:
+    """Store the frozen tensors in ``folder`` under their fingerprint.
+
+    ``<folder>/frozen_base-<fingerprint[:12]>.pth`` is written atomically
+    when absent; a valid file of that name is reused as it is (same name,
+    same tensors), so it is never rewritten under a checkpoint that uses
+    it. A damaged file of that name is replaced: no checkpoint can load
+    from it, and the new bytes are the ones its checkpoints need.
+
+    Returns:
+        list[dict]: the file as the only base source.
+    """
     params = dict(model.named_parameters())
     state = {n: params[n].detach().cpu() for n in frozen_parameter_names(model)}
-    torch.save(dict(state_dict=state, meta=dict(frozen_base=True)), path)
-    return [dict(path=osp.abspath(path), prefix=None, target='')]
+    fp = fingerprint_state(state)
+    path = osp.abspath(osp.join(folder, base_file_name(fp)))
+    if is_valid_base(path, fp):
+        print_log(f'reusing the frozen base {path} (same fingerprint)',
+                  logger=logger)
+    else:
+        if osp.exists(path):
+            print_log(f'frozen base {path} is damaged; writing it again',
+                      logger=logger, level=30)
+        meta = {BASE_KEY: dict(fingerprint=fp, num_frozen=len(state))}
+        atomic_torch_save(dict(state_dict=state, meta=meta), path)
+        print_log(f'wrote the frozen weights to {path}', logger=logger)
+    return [dict(path=path, prefix=None, target='', sha256=None)]
 
 
 def make_delta(checkpoint: dict, model: nn.Module, record: dict) -> dict:
@@ -123,8 +209,8 @@ def make_delta(checkpoint: dict, model: nn.Module, record: dict) -> dict:
 
 
 def is_delta(checkpoint: dict) -> bool:
-    return isinstance(checkpoint, dict) and DELTA_KEY in checkpoint.get(
-        'meta', {})
+    return isinstance(checkpoint, dict) and DELTA_KEY in (
+        checkpoint.get('meta') or {})
 
 
 def _resolve_sources(record: dict, override: BaseOverride) -> List[dict]:
@@ -138,17 +224,39 @@ def _resolve_sources(record: dict, override: BaseOverride) -> List[dict]:
             f'the delta checkpoint recorded {len(sources)} base source(s): '
             f'{[s["path"] for s in sources]}')
     for s, p in zip(sources, paths):
-        s['path'] = p
+        # A path the user gives is vouched for: only the fingerprint counts.
+        s.update(path=p, sha256=None)
     return sources
 
 
+def _locate(path: str, near: Optional[str]) -> str:
+    """``path``, or the file of the same name next to the delta checkpoint
+    ``near`` when ``path`` is gone (a work dir copied elsewhere)."""
+    if '://' in path or osp.isfile(path) or not near or '://' in near:
+        return path
+    moved = osp.join(osp.dirname(osp.abspath(near)), osp.basename(path))
+    if osp.isfile(moved):
+        print_log(f'base checkpoint {path} not found; using {moved} next '
+                  'to the delta checkpoint', logger='current')
+        return moved
+    return path
+
+
 def load_base(model: nn.Module, checkpoint: dict,
-              base_checkpoint: BaseOverride = None) -> None:
+              base_checkpoint: BaseOverride = None,
+              near: Optional[str] = None) -> None:
     """Load the base of a delta ``checkpoint`` into ``model`` and verify it.
+
+    Args:
+        base_checkpoint (str | list[str], optional): Paths replacing the
+            recorded ones.
+        near (str, optional): The delta checkpoint's path: a recorded base
+            that no longer exists is looked for in its folder.
 
     Raises:
         MissingBaseCheckpointError: The base checkpoint is missing (a
             ``FileNotFoundError``).
+        BaseFileChangedError: A recorded pre-trained file's bytes changed.
         WrongBaseCheckpointError: The model's frozen weights after loading
             the base do not match the fingerprint the delta was trained
             with (a ``ValueError``).
@@ -161,15 +269,25 @@ def load_base(model: nn.Module, checkpoint: dict,
         raise MissingBaseCheckpointError(
             f'this delta checkpoint records no base checkpoint; {hint}')
     for s in sources:
-        path = s['path']
+        path = _locate(s['path'], near)
         if '://' not in path and not osp.isfile(path):
             raise MissingBaseCheckpointError(
                 f'delta checkpoint needs its base checkpoint "{path}" '
                 f'(frozen-weight fingerprint {record["fingerprint"][:12]}), '
                 f'which does not exist; {hint}')
+        if s.get('sha256') and '://' not in path:
+            got = file_sha256(path)
+            if got != s['sha256']:
+                raise BaseFileChangedError(
+                    f'base checkpoint {path} changed since the delta '
+                    f'checkpoint was trained on it: its sha256 is now '
+                    f'{got[:12]}, recorded {s["sha256"][:12]}. Restore the '
+                    'original file; if the new file holds the same frozen '
+                    'weights, pass it explicitly (the frozen-weight '
+                    f'fingerprint is still checked): {hint}')
         if not s['target'] and s['prefix'] is None:
             # A whole-model source (load_from) may itself be a delta.
-            load_checkpoint(model, path)
+            load_checkpoint(model, path, check_model=False)
         else:
             module = model.get_submodule(s['target'])
             PretrainedInit(checkpoint=path, prefix=s['prefix'],
@@ -185,13 +303,14 @@ def load_base(model: nn.Module, checkpoint: dict,
 
 
 def merge_base(model: nn.Module, checkpoint: dict,
-               base_checkpoint: BaseOverride = None) -> dict:
+               base_checkpoint: BaseOverride = None,
+               near: Optional[str] = None) -> dict:
     """Load and verify the base, then complete ``checkpoint['state_dict']``.
 
     After this the checkpoint holds every parameter, so mmengine's loaders
     report no missing keys.
     """
-    load_base(model, checkpoint, base_checkpoint)
+    load_base(model, checkpoint, base_checkpoint, near)
     params = dict(model.named_parameters())
     state = checkpoint['state_dict']
     merged = type(state)((n, params[n].detach())
@@ -206,17 +325,24 @@ def load_checkpoint(model: nn.Module,
                     base_checkpoint: BaseOverride = None,
                     map_location='cpu',
                     strict: bool = False,
-                    logger='current') -> dict:
+                    logger='current',
+                    check_model: bool = True) -> dict:
     """Load a full or a delta checkpoint (base first) into ``model``.
 
     Args:
         filename (str): Checkpoint path or URL.
         base_checkpoint (str | list[str], optional): Base checkpoint path(s)
             replacing the ones a delta checkpoint recorded.
+        check_model (bool): Refuse a checkpoint of another model
+            (:func:`mmmae.utils.model_identity.check_model_checkpoint`).
+            Defaults to True.
     """
     checkpoint = CheckpointLoader.load_checkpoint(filename, map_location)
+    if check_model:
+        check_model_checkpoint(model, checkpoint, filename,
+                               frozen_from_base=is_delta(checkpoint))
     if is_delta(checkpoint):
-        merge_base(model, checkpoint, base_checkpoint)
+        merge_base(model, checkpoint, base_checkpoint, near=filename)
         print_log(f'loaded the base of delta checkpoint {filename}',
                   logger=logger)
     state: Dict = checkpoint.get('state_dict', checkpoint)

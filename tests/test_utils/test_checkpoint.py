@@ -207,6 +207,26 @@ def test_legacy_format_truncated_is_corrupt(tmp_path):
         load_checkpoint_file(path)
 
 
+@pytest.mark.parametrize('protocol', [2, 4])
+def test_legacy_format_malicious_pickle_is_unsafe(tmp_path, protocol):
+    """The old (non-zip) format is checked statically too: a pickle that
+    would call ``open`` is unsafe, not corrupt, and never runs. Protocol 4
+    names the callable with STACK_GLOBAL instead of GLOBAL."""
+    marker = str(tmp_path / 'executed')
+    path = str(tmp_path / 'evil_legacy.pth')
+    torch.save(dict(state_dict=dict(w=torch.ones(2)),
+                    meta=dict(x=_OpenFile(marker))), path,
+               _use_new_zipfile_serialization=False, pickle_protocol=protocol)
+    for load in (load_checkpoint_file,
+                 lambda p: CheckpointLoader.load_checkpoint(p, 'cpu')):
+        with pytest.raises(UnsafeCheckpointError) as info:
+            load(path)
+        msg = str(info.value)
+        assert path in msg and 'io.open' in msg and 'corrupt' not in msg
+        assert '--trust-checkpoint' in msg
+    assert not osp.exists(marker)
+
+
 def test_unsafe_error_is_an_unpickling_error():
     # Callers that catch pickle errors (as mmengine does) still catch it.
     assert issubclass(UnsafeCheckpointError, pickle.UnpicklingError)

@@ -1,5 +1,6 @@
 """Save trainable-only checkpoints; load them on top of their base."""
 import os.path as osp
+import warnings
 from typing import Optional, Sequence, Union
 
 from mmengine.dist import is_main_process
@@ -7,9 +8,13 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from mmmae.registry import HOOKS
-from mmmae.utils.delta_checkpoint import (base_record, is_delta, make_delta,
-                                          merge_base, pretrained_sources,
-                                          save_frozen_base)
+from mmmae.utils.delta_checkpoint import (DELTA_KEY, base_file_name,
+                                          base_record, fingerprint,
+                                          frozen_parameter_names, is_delta,
+                                          make_delta, merge_base,
+                                          pretrained_sources,
+                                          write_frozen_base)
+from mmmae.utils.model_identity import model_identity
 
 
 @HOOKS.register_module()
@@ -23,8 +28,12 @@ class DeltaCheckpointHook(Hook):
 
     - ``before_train``: fingerprints the frozen parameters and records where
       they came from (``init_cfg=dict(type='Pretrained')`` of any module,
-      then ``load_from``); with no such source it writes the frozen tensors
-      to ``<work_dir>/frozen_base.pth`` once.
+      then ``load_from``, each local file with its sha256; on resume, the
+      sources of the resumed checkpoint). With no such source it stores the
+      frozen tensors in ``<work_dir>/frozen_base-<fingerprint[:12]>.pth``,
+      written once and reused, never overwritten. With nothing frozen (a
+      prompt config with ``backbone.frozen=False``) it warns and the
+      checkpoints stay full.
     - ``before_save_checkpoint``: drops the frozen parameters from the state
       dict and stores the record in ``meta['delta_checkpoint']``.
     - ``after_load_checkpoint`` (test, resume, ``load_from``): for a delta
@@ -45,6 +54,7 @@ class DeltaCheckpointHook(Hook):
         self.save_delta = save_delta
         self.base_checkpoint = base_checkpoint
         self._record: Optional[dict] = None
+        self._resumed_record: Optional[dict] = None
 
     @staticmethod
     def _model(runner):
@@ -55,16 +65,26 @@ class DeltaCheckpointHook(Hook):
         if not self.save_delta:
             return
         model = self._model(runner)
-        load_from = None if runner._resume else runner._load_from
-        sources = pretrained_sources(model, load_from)
+        if not frozen_parameter_names(model):
+            self._record = None
+            self._warn_nothing_frozen(runner, model)
+            return
+        fp = fingerprint(model)
+        resumed = self._resumed_record
+        if resumed is not None and resumed['fingerprint'] == fp:
+            # The resumed checkpoint's base is this run's base.
+            sources = [dict(s) for s in resumed['sources']]
+        else:
+            load_from = None if runner._resume else runner._load_from
+            sources = pretrained_sources(model, load_from)
         if not sources:
-            path = osp.join(runner.work_dir, 'frozen_base.pth')
-            sources = [dict(path=osp.abspath(path), prefix=None, target='')]
             if is_main_process():
-                save_frozen_base(model, path)
-                runner.logger.info(
-                    'DeltaCheckpointHook: no pretrained source for the '
-                    f'frozen weights, wrote them to {path}')
+                sources = write_frozen_base(model, runner.work_dir,
+                                            logger=runner.logger)
+            else:
+                path = osp.join(runner.work_dir, base_file_name(fp))
+                sources = [dict(path=osp.abspath(path), prefix=None,
+                                target='', sha256=None)]
         self._record = base_record(model, sources)
         runner.logger.info(
             'DeltaCheckpointHook: checkpoints keep the trainable part only; '
@@ -72,12 +92,31 @@ class DeltaCheckpointHook(Hook):
             f'{self._record["num_frozen"]} frozen tensors, fingerprint '
             f'{self._record["fingerprint"][:12]}')
 
+    @staticmethod
+    def _warn_nothing_frozen(runner, model) -> None:
+        total = sum(p.numel() for p in model.parameters())
+        prompt = model_identity(model)['prompt']
+        what = (f'the model has a prompt ({prompt}) but ' if prompt else '')
+        msg = (f'DeltaCheckpointHook: {what}no parameter is frozen, so all '
+               f'{total} parameters (100%) train: this is full fine-tuning, '
+               'not prompt tuning. Set model.backbone.frozen=True (or the '
+               "model's frozen=True) to train the prompts on a frozen "
+               'backbone. Checkpoints are written in full (no base file).')
+        warnings.warn(msg, UserWarning, stacklevel=2)
+        runner.logger.warning(msg)
+
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         if self.save_delta and self._record is not None:
             make_delta(checkpoint, self._model(runner), self._record)
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        if is_delta(checkpoint):
-            merge_base(self._model(runner), checkpoint, self.base_checkpoint)
-            runner.logger.info('DeltaCheckpointHook: loaded the base of a '
-                               'delta checkpoint and checked its fingerprint')
+        if not is_delta(checkpoint):
+            return
+        if runner._resume:
+            self._resumed_record = checkpoint['meta'][DELTA_KEY]
+        near = runner._load_from if isinstance(runner._load_from,
+                                               str) else None
+        merge_base(self._model(runner), checkpoint, self.base_checkpoint,
+                   near=near)
+        runner.logger.info('DeltaCheckpointHook: loaded the base of a '
+                           'delta checkpoint and checked its fingerprint')
