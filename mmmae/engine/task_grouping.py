@@ -1,15 +1,20 @@
 """Split tasks into disjoint groups from a task-affinity matrix (MmAP).
 
-``affinity[i][j]`` says how much task i's update agrees with task j's
-(``tools/analysis_tools/task_affinity.py`` measures the cosine similarity
-of their gradients on a shared prompt). A partition is scored by how much
-affinity each task receives from its group mates::
+``affinity[i][j]`` says how much task i's update agrees with, or helps,
+task j (``tools/analysis_tools/task_affinity.py`` measures either the
+cosine similarity of their gradients on a shared prompt, symmetric, or
+TAG's look-ahead affinity Z_{i->j}, not symmetric; see
+:mod:`mmmae.engine.task_affinity`). A partition is scored by::
 
     score(G) = sum_i mean_{j in G(i), j != i} affinity[i][j]
 
-with 0 for a task alone. The mean (not the sum) keeps a large group from
-winning just by size: one dissimilar member lowers every member's mean.
-Tasks with negative affinity to all others therefore end up alone.
+with 0 for a task alone. Within a group every ordered pair counts once with
+weight 1 / (|group| - 1), so this is also the sum over tasks j of the mean
+affinity ONTO j from its group mates: TAG's network-selection criterion
+(Fifty et al., 2021) restricted to disjoint groups. The mean (not the sum)
+keeps a large group from winning just by size: one dissimilar member
+lowers every member's mean. Tasks with negative affinity to all others
+therefore end up alone.
 
 Search: every partition (restricted-growth strings, at most ``num_groups``
 blocks or exactly that many when given) for up to ``max_exhaustive``
@@ -107,7 +112,9 @@ def group_tasks(affinity,
     """Best partition of ``tasks`` under :func:`partition_score`.
 
     Args:
-        affinity (array-like): (T, T) affinity, row i = task i.
+        affinity (array-like): (T, T) affinity, row i = task i (the task
+            whose update is measured against column j); need not be
+            symmetric.
         tasks (Sequence[str]): Task names in matrix order.
         num_groups (int, optional): Exactly this many groups; None lets the
             score choose.

@@ -63,6 +63,66 @@ def test_affinity_file_and_picture(toy_root, tmp_path):
     assert len(model.prompt.units) == len(saved['groups']) + 4
 
 
+def test_lookahead_affinity_option(toy_root, tmp_path):
+    """--affinity lookahead: TAG's Z_ij from the same warm-up; one entry
+    recomputed by hand from the tool's own model and batch."""
+    out = str(tmp_path / 'tag.json')
+    result = _tool().run(TINY, 2, out, cfg_options=_data_options(toy_root),
+                         device='cpu', affinity='lookahead',
+                         lookahead_lr=1e-3)
+    with open(out) as f:
+        saved = json.load(f)
+    assert saved['affinity_type'] == 'lookahead'
+    assert saved['lookahead_lr'] == 1e-3
+    assert 'Fifty et al.' in saved['formula']
+    z = np.array(saved['affinity'])
+    assert z.shape == (4, 4) and np.isfinite(z).all()
+    # not a cosine: no unit diagonal, and not forced symmetric
+    assert not np.allclose(np.diag(z), 1.)
+    # a small step on a task's own loss lowers it on the same batch
+    assert (np.diag(z) > 0).all()
+    assert (np.array(saved['pair_counts']) == 2).all()
+    assert saved['groups'] == dict(result['groups'])
+    assert osp.getsize(str(tmp_path / 'tag.png')) > 0
+
+
+def test_lookahead_matches_a_hand_computation(toy_root):
+    """One warm-up step: Z_ij equals 1 - L_j(theta - lr g_i) / L_j(theta)
+    computed here directly on the first batch."""
+    tool = _tool()
+    cfg = Config.fromfile(TINY)
+    cfg.merge_from_dict(_data_options(toy_root))
+    got = tool.measure_task_affinity(cfg, 1, 'cpu', seed=0,
+                                     affinity='lookahead', lookahead_lr=0.5)
+    # the same model, batch and gradients, by hand
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import set_random_seed
+    init_default_scope('mmmae')
+    set_random_seed(0)
+    model = MODELS.build(tool.shared_prompt_cfg(cfg.model))
+    model.init_weights()
+    model.train()
+    loader = Runner.build_dataloader(cfg.train_dataloader, seed=0)
+    data = model.data_preprocessor(next(iter(loader)), True)
+    shared = model.prompt.shared_parameters()
+    losses = model.task_losses(data['inputs'], data['data_samples'])
+    want = np.zeros((4, 4))
+    for a, ti in enumerate(got['tasks']):
+        g = torch.autograd.grad(losses[ti], shared, retain_graph=True,
+                                allow_unused=True)
+        with torch.no_grad():
+            saved = [p.clone() for p in shared]
+            for p, gi in zip(shared, g):
+                if gi is not None:
+                    p.sub_(0.5 * gi)
+            after = model.task_losses(data['inputs'], data['data_samples'])
+            for p, s in zip(shared, saved):
+                p.copy_(s)
+        for b, tj in enumerate(got['tasks']):
+            want[a, b] = 1 - float(after[tj]) / float(losses[tj].detach())
+    assert np.allclose(got['affinity'], want, rtol=1e-4, atol=1e-6)
+
+
 def test_committed_toy_grouping_builds_the_tiny_config():
     """The tiny config's grouping file is the tool's output and fits it."""
     from mmmae.engine.task_grouping import group_tasks

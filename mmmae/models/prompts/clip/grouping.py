@@ -3,8 +3,11 @@
 A grouping file is the JSON that ``tools/analysis_tools/task_affinity.py``
 writes; only its ``groups`` entry is read here::
 
-    {"tasks": [...], "affinity": [[...]], "groups": {"group0": ["Art", ...],
-     "group1": [...]}, ...}
+    {"tasks": [...], "affinity": [[...]], "affinity_type": "cosine",
+     "groups": {"group0": ["Art", ...], "group1": [...]}, ...}
+
+(``affinity_type`` is ``"cosine"`` or ``"lookahead"``; the groups are used
+the same way whichever measure made them.)
 """
 import json
 import os.path as osp
