@@ -18,13 +18,14 @@ from mmmae.utils import (ConfigNotFoundError, CorruptCheckpointError,  # noqa: E
                          build_runner, explain_registry_errors, load_config,
                          register_all_modules, setup_cpu_distributed,
                          trust_checkpoint)
+from mmmae.utils.config_errors import ConfigKeyError  # noqa: E402
 from mmmae.utils.delta_checkpoint import (MissingBaseCheckpointError,  # noqa: E402,E501
                                           WrongBaseCheckpointError,
                                           add_delta_loading)
 
 CLEAR_ERRORS = (ConfigNotFoundError, UnknownTypeError, UnsafeCheckpointError,
                 CorruptCheckpointError, MissingBaseCheckpointError,
-                WrongBaseCheckpointError)
+                WrongBaseCheckpointError, ConfigKeyError)
 
 
 def parse_args(argv=None):

@@ -19,9 +19,10 @@ from mmmae.utils import (ConfigNotFoundError, CorruptCheckpointError,  # noqa: E
                          build_runner, explain_registry_errors, load_config,
                          register_all_modules, setup_cpu_distributed,
                          trust_checkpoint)
+from mmmae.utils.config_errors import ConfigKeyError  # noqa: E402
 
 CLEAR_ERRORS = (ConfigNotFoundError, UnknownTypeError, UnsafeCheckpointError,
-                CorruptCheckpointError)
+                CorruptCheckpointError, ConfigKeyError)
 
 
 def parse_args(argv=None):

@@ -25,6 +25,9 @@ default_hooks = dict(
     rng_state=dict(type='RngStateHook'),
     # tools/test.py --show-dir sets draw=True and show_dir.
     visualization=dict(type='MultiTaskVisualizationHook', draw=False),
+    # meta['mmmae_model'] in every checkpoint; a checkpoint of another
+    # model fails on resume (tools/test.py: on every load).
+    model_identity=dict(type='ModelIdentityHook'),
 )
 # Logs trainable vs total parameters at the start of every run.
 custom_hooks = [dict(type='TrainableParamsHook')]

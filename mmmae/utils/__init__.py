@@ -1,8 +1,9 @@
 from .checkpoint import (CorruptCheckpointError, UnsafeCheckpointError,
                          load_checkpoint_file, register_safe_checkpoint_loader,
                          trust_checkpoint)
-from .config_errors import (ConfigNotFoundError, UnknownTypeError,
-                            build_runner, explain_registry_errors, load_config)
+from .config_errors import (ConfigKeyError, ConfigNotFoundError,
+                            UnknownTypeError, build_runner,
+                            explain_registry_errors, load_config)
 from .launch import setup_cpu_distributed
 from .setup_env import register_all_modules
 
@@ -11,5 +12,5 @@ __all__ = [
     'register_safe_checkpoint_loader', 'UnsafeCheckpointError',
     'CorruptCheckpointError', 'load_config', 'build_runner',
     'explain_registry_errors', 'setup_cpu_distributed', 'UnknownTypeError',
-    'ConfigNotFoundError'
+    'ConfigNotFoundError', 'ConfigKeyError'
 ]

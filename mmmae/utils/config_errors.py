@@ -8,11 +8,15 @@
   re-raises it as :class:`UnknownTypeError` naming the registry, the config
   keys that hold the type, and the closest registered names (difflib), scope
   prefixes included (``mmseg.IoUMetric``).
+* A key nothing reads (``tain_cfg``, ``max_keep_ckpt``): :func:`load_config`
+  and :func:`build_runner` raise :class:`ConfigKeyError` before anything is
+  built (the checks are in ``config_check.py``).
 
 Nothing global is patched; the tools wrap their Runner calls.
 """
 import difflib
 import glob
+import logging
 import os.path as osp
 import re
 from contextlib import contextmanager
@@ -20,6 +24,7 @@ from typing import Iterator, List, Optional, Sequence
 
 import mmengine.registry as mm_registry
 from mmengine.config import Config
+from mmengine.logging import print_log
 from mmengine.registry import Registry
 
 _UNKNOWN_TYPE = re.compile(
@@ -40,6 +45,31 @@ class UnknownTypeError(KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ''
+
+
+class ConfigKeyError(KeyError):
+    """Config keys that nothing reads (typos mmengine would ignore or trip
+    over late); ``problems`` holds one message per key, each naming the
+    dotted key and the closest valid names."""
+
+    def __init__(self, problems: Sequence[str], filename: str = ''):
+        self.problems = list(problems)
+        self.filename = filename
+        where = f'{filename}: ' if filename else ''
+        if len(self.problems) == 1:
+            msg = where + self.problems[0]
+        else:
+            msg = (f'{where}{len(self.problems)} config keys nothing reads:'
+                   + ''.join(f'\n  - {p}' for p in self.problems))
+        super().__init__(msg)
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ''
+
+
+def _raise_key_errors(problems: Sequence[str], cfg) -> None:
+    if problems:
+        raise ConfigKeyError(problems, getattr(cfg, 'filename', None) or '')
 
 
 def _close_files(path: str, limit: int = 5) -> List[str]:
@@ -64,7 +94,12 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
     Raises:
         ConfigNotFoundError: ``path`` is missing; the message names it and
             the closest existing configs.
+        ConfigKeyError: a top-level key of the file looks like a typo of a
+            known key, or a ``cfg_options`` key is at a top level that
+            neither the config nor mmengine knows.
     """
+    from .config_check import (check_file_keys, check_option_keys,
+                               ineffective_options)
     if not osp.isfile(path):
         close = _close_files(path)
         hint = (' Did you mean: ' + ', '.join(close) + '?') if close else ''
@@ -79,6 +114,17 @@ def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
         raise ConfigNotFoundError(
             f'config file not found: "{missing}", inherited through _base_ '
             f'by "{path}"') from e
+    problems = check_file_keys(cfg)
+    if cfg_options:
+        problems += check_option_keys(cfg, cfg_options)
+        for key in ineffective_options(cfg, cfg_options):
+            print_log(
+                f'--cfg-options {key} only changes the top-level variable: '
+                'the config already put its old value where it refers to '
+                'it (e.g. in a dataset); override those keys instead',
+                logger='current',
+                level=logging.WARNING)
+    _raise_key_errors(problems, cfg)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     return cfg
@@ -193,10 +239,18 @@ def explain_registry_errors(cfg=None) -> Iterator[None]:
 
 def build_runner(cfg: Config):
     """Build the Runner (or ``cfg.runner_type``) as mmseg's tools do, with
-    unknown types explained."""
+    unknown types explained.
+
+    Raises:
+        ConfigKeyError: a key inside a section the Runner builds is not an
+            argument of the class it builds; raised before the model.
+    """
     from mmengine.runner import Runner
 
     from mmmae.registry import RUNNERS
+
+    from .config_check import check_sections
+    _raise_key_errors(check_sections(cfg), cfg)
     with explain_registry_errors(cfg):
         if 'runner_type' not in cfg:
             return Runner.from_cfg(cfg)
