@@ -6,6 +6,9 @@
 #     python tools/analysis_tools/task_affinity.py configs/mmap/mmap-mt_clip-vit-b16_l8d12_1xb32_5e_office-home-224.py \
 #         --warmup-iters 200 --out work_dirs/task_affinity/office-home.json
 #  2. python tools/train.py configs/mmap/mmap-mt_clip-vit-b16_l8d12_1xb32_5e_office-home-224.py
+#  3. report the test split once, with the checkpoint selected on val:
+#     python tools/test.py configs/mmap/mmap-mt_clip-vit-b16_l8d12_1xb32_5e_office-home-224.py \
+#         work_dirs/mmap-mt_clip-vit-b16_l8d12_1xb32_5e_office-home-224/best_mt_mean_top1_epoch_*.pth
 _base_ = [
     '../_base_/models/clip_vit-b16.py', '../_base_/datasets/office_home.py',
     '../_base_/default_runtime.py'
@@ -36,6 +39,8 @@ param_scheduler = [
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=5, val_interval=1)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
+# The best checkpoint is chosen on the val split, carved from train (the
+# dataset base); the test split is never seen before tools/test.py.
 default_hooks = dict(
     checkpoint=dict(by_epoch=True, interval=1, max_keep_ckpts=2,
                     save_best='mt/mean/top1', rule='greater'))

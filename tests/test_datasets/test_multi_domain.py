@@ -122,3 +122,70 @@ def test_multi_task_accuracy_matches_mmpretrain():
     assert out['mean/top1'] == pytest.approx((ref_a + ref_b) / 2)
     with pytest.raises(ValueError, match=r"no predictions for tasks \['c'\]"):
         MultiTaskAccuracy(tasks=('a', 'c')).compute_metrics(metric.results)
+
+
+def _splits(root, **kwargs):
+    return {s: paths(MultiDomainDataset(root, DOMAINS, split=s, **kwargs))
+            for s in ('train', 'val', 'test')}
+
+
+def test_val_split_is_carved_from_train_seeded_and_disjoint(tmp_path):
+    root = str(tmp_path / 'toy10')
+    make_toy_multidomain(root, DOMAINS, num_classes=3, images_per_class=10,
+                         size=8)
+    full_train = set(paths(MultiDomainDataset(root, DOMAINS, split='train')))
+    s = _splits(root, val_ratio=0.25)
+    train, val, test = (set(s[k]) for k in ('train', 'val', 'test'))
+    # 10 per class: 8 train / 2 test; of the 8, round(0.25 * 8) = 2 val.
+    assert len(val) == 2 * 3 * 4 and len(train) == 6 * 3 * 4
+    assert not val & test and not train & test and not val & train
+    assert train | val == full_train
+    # The test split is the one without a val split, untouched.
+    assert test == set(paths(MultiDomainDataset(root, DOMAINS,
+                                                split='test')))
+    # Every domain and class has val images.
+    ds = MultiDomainDataset(root, DOMAINS, split='val', val_ratio=0.25)
+    pairs = {(ds.get_data_info(i)['domain'], ds.get_data_info(i)['class_name'])
+             for i in range(len(ds))}
+    assert len(pairs) == 4 * 3
+    # Deterministic, and the seed moves it (while test stays put for a seed).
+    assert _splits(root, val_ratio=0.25) == s
+    other = _splits(root, val_ratio=0.25, split_seed=1)
+    assert set(other['val']) != val
+    assert not set(other['val']) & set(other['test'])
+
+
+def test_val_split_from_official_split_lists(toy_root, tmp_path):
+    root = str(tmp_path / 'lists')
+    shutil.copytree(toy_root, root)
+    os.makedirs(os.path.join(root, 'splits'))
+    for d in DOMAINS:
+        for split, ks in (('train', (0, 1, 2, 3)), ('test', (4, ))):
+            with open(os.path.join(root, 'splits', f'{d}_{split}.txt'),
+                      'w') as f:
+                for c in ('blue', 'green', 'red'):
+                    for k in ks:
+                        f.write(f'{d}/{c}/{k:04d}.png 0\n')
+    s = _splits(root, val_ratio=0.25, split_file='splits/{domain}_{split}.txt')
+    assert len(s['val']) == 1 * 3 * 4 and len(s['train']) == 3 * 3 * 4
+    assert all(p.endswith('0004.png') for p in s['test'])
+    assert not set(s['val']) & (set(s['test']) | set(s['train']))
+
+
+def test_val_split_needs_a_ratio():
+    with pytest.raises(ValueError, match='split="val" needs val_ratio > 0'):
+        MultiDomainDataset('unused', DOMAINS, split='val')
+    with pytest.raises(ValueError, match='val_ratio=1.0'):
+        MultiDomainDataset('unused', DOMAINS, val_ratio=1.)
+
+
+def test_num_held_out_keeps_both_sides_of_every_class():
+    from mmmae.datasets.multi_domain.val_split import carve_val, num_held_out
+    assert [num_held_out(n, 0.1) for n in (0, 1, 2, 5, 30)] == [0, 0, 1, 1, 3]
+    assert num_held_out(4, 0.9) == 3 and num_held_out(9, 0.) == 0
+    items = [(f'{c}/{k}.png', c) for c in 'ab' for k in range(10)]
+    train, val = carve_val(items, 0.2, 'seed')
+    assert train == [i for i in items if i not in val]  # input order kept
+    assert sorted(c for _, c in val) == ['a', 'a', 'b', 'b']
+    # Listing order does not matter, only the seed.
+    assert carve_val(items[::-1], 0.2, 'seed')[1] == val

@@ -43,6 +43,10 @@ val_dataloader = dict(
         split='test',
         split_ratio=0.5,
         pipeline=test_pipeline))
+# val == test here, for monitoring only: the toy configs select no
+# checkpoint (no save_best). A config that selects on val must carve it
+# from train with val_ratio, as office_home.py does (tests/test_configs.py
+# checks that no config keeps a best checkpoint by its test split).
 test_dataloader = val_dataloader
 val_evaluator = dict(type='MultiTaskAccuracy', tasks=tasks, topk=(1, ))
 test_evaluator = val_evaluator

@@ -21,6 +21,14 @@ Train/test split, deterministic and documented (docs/mmap.md):
   listed paths of both splits (a full DomainNet folder with 345 classes
   can serve the 126-class MiniDomainNet lists); the label column is ignored
   in favour of the sorted class names.
+
+Validation split for model selection (``val_ratio`` > 0): per domain and
+class, ``val_ratio`` of the TRAIN images (rounded, at least 1 and at most
+n - 1 of a class of n >= 2) are held out as ``split='val'``, chosen by
+``random.Random(f'{split_seed}/val/{domain}/{class}')`` over the sorted
+names; ``split='train'`` is then the rest. The test split is never touched,
+so configs select checkpoints on ``val`` and report ``test`` once. Train
+and val datasets must share ``val_ratio`` and ``split_seed``.
 """
 import os
 import os.path as osp
@@ -30,6 +38,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from mmengine.dataset import BaseDataset
 
 from mmmae.registry import DATASETS
+from .val_split import carve_val
 
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 
@@ -43,9 +52,14 @@ class MultiDomainDataset(BaseDataset):
         domains (Sequence[str]): Domain (= task) names. A domain ``A_B``
             whose folder is missing is also looked up as ``A B`` and
             ``A-B`` (Office-Home's ``Real World``).
-        split (str): ``'train'`` or ``'test'``.
+        split (str): ``'train'``, ``'val'`` (needs ``val_ratio`` > 0) or
+            ``'test'``.
         split_ratio (float): Train share per class without split files.
-        split_seed (int): Seed of the per-class split.
+        split_seed (int): Seed of the per-class splits (train/test and
+            train/val).
+        val_ratio (float): Share of each domain's and class's train images
+            held out as ``'val'`` and removed from ``'train'``. Defaults to
+            0 (no val split; ``'train'`` is the whole train list).
         split_file (str, optional): Split list pattern relative to
             ``data_root`` with ``{domain}`` and ``{split}``, e.g.
             ``'splits_mini/{domain}_{split}.txt'``.
@@ -70,11 +84,18 @@ class MultiDomainDataset(BaseDataset):
                  split_seed: int = 0,
                  split_file: Optional[str] = None,
                  num_classes: Optional[int] = None,
+                 val_ratio: float = 0.,
                  **kwargs):
-        if split not in ('train', 'test'):
-            raise ValueError(f'split must be "train" or "test", got {split}')
+        if split not in ('train', 'val', 'test'):
+            raise ValueError(
+                f'split must be "train", "val" or "test", got {split}')
         if not 0. < split_ratio < 1.:
             raise ValueError(f'split_ratio={split_ratio} must be in (0, 1)')
+        if not 0. <= val_ratio < 1.:
+            raise ValueError(f'val_ratio={val_ratio} must be in [0, 1)')
+        if split == 'val' and not val_ratio:
+            raise ValueError('split="val" needs val_ratio > 0: the val split '
+                             'is carved from the train split')
         if not domains:
             raise ValueError('MultiDomainDataset needs at least one domain')
         self.domains = tuple(domains)
@@ -83,6 +104,7 @@ class MultiDomainDataset(BaseDataset):
         self.split_seed = split_seed
         self.split_file = split_file
         self.num_classes = num_classes
+        self.val_ratio = val_ratio
         super().__init__(data_root=data_root, **kwargs)
 
     # -------------------------------------------------------------- folders
@@ -116,9 +138,10 @@ class MultiDomainDataset(BaseDataset):
         return sorted(ref)
 
     def _folder_split(self, domain: str, classes: Sequence[str]
-                      ) -> List[Tuple[str, str]]:
+                      ) -> Dict[str, List[Tuple[str, str]]]:
+        """Seeded per-class train/test lists of one domain's folder."""
         root = self.domain_dir(domain)
-        items = []
+        items = dict(train=[], test=[])
         for cls in classes:
             names = sorted(f for f in os.listdir(osp.join(root, cls))
                            if f.lower().endswith(IMG_EXTENSIONS))
@@ -127,9 +150,10 @@ class MultiDomainDataset(BaseDataset):
             n = len(names)
             n_train = min(max(round(self.split_ratio * n), 1),
                           n - 1 if n >= 2 else n)
-            chosen = names[:n_train] if self.split == 'train' \
-                else names[n_train:]
-            items += [(osp.join(root, cls, f), cls) for f in sorted(chosen)]
+            for split, chosen in (('train', names[:n_train]),
+                                  ('test', names[n_train:])):
+                items[split] += [(osp.join(root, cls, f), cls)
+                                 for f in sorted(chosen)]
         return items
 
     def _read_split_file(self, domain: str, split: str
@@ -164,12 +188,11 @@ class MultiDomainDataset(BaseDataset):
             classes = self._check_same_classes(per_domain, self.data_root)
             items = {d: self._folder_split(d, classes) for d in self.domains}
         else:
-            both = {d: {s: self._read_split_file(d, s)
-                        for s in ('train', 'test')} for d in self.domains}
+            items = {d: {s: self._read_split_file(d, s)
+                         for s in ('train', 'test')} for d in self.domains}
             per_domain = {d: {c for s in v.values() for _, c in s}
-                          for d, v in both.items()}
+                          for d, v in items.items()}
             classes = self._check_same_classes(per_domain, self.split_file)
-            items = {d: v[self.split] for d, v in both.items()}
         if self.num_classes is not None and len(classes) != self.num_classes:
             raise ValueError(f'{self.data_root}: found {len(classes)} '
                              f'classes, expected {self.num_classes}')
@@ -181,6 +204,7 @@ class MultiDomainDataset(BaseDataset):
                 f'only in config {sorted(set(given) - set(classes))}, only '
                 f'on disk {sorted(set(classes) - set(given))}, or another '
                 'order (labels follow the sorted folder names)')
+        items = {d: self._pick_split(d, v) for d, v in items.items()}
         self._metainfo.update(classes=tuple(classes), tasks=self.domains)
         label = {c: i for i, c in enumerate(classes)}
         data_list = []
@@ -192,6 +216,14 @@ class MultiDomainDataset(BaseDataset):
                     dict(img_path=path, gt_label=label[cls], task=d,
                          domain=d, class_name=cls))
         return data_list
+
+    def _pick_split(self, domain: str, splits: Dict[str, list]) -> list:
+        """This dataset's items of one domain, from its train/test lists."""
+        if self.split == 'test':
+            return splits['test']
+        train, val = carve_val(splits['train'], self.val_ratio,
+                               f'{self.split_seed}/val/{domain}')
+        return val if self.split == 'val' else train
 
     def get_task(self, idx: int) -> str:
         """Task of sample ``idx`` (used by ``MultiTaskMixedSampler``)."""
