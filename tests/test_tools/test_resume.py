@@ -6,6 +6,7 @@ import os.path as osp
 import pytest
 import torch
 
+from mmmae.utils.checkpoint import load_checkpoint_file
 from toy_project import run_tool, write_toy_project
 
 
@@ -67,3 +68,14 @@ def test_resume_matches_uninterrupted_run(crashed_and_resumed):
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert 'resumed epoch: 0, iter: 2' in proc.stdout
     assert _iters(ref_dir) == [2, 3, 4, 5]
+
+
+def test_checkpoints_hold_rng_states_that_resume_restores(
+        crashed_and_resumed):
+    run = crashed_and_resumed
+    # The safe (weights_only) loader reads them: tensors and numbers only.
+    ckpt = load_checkpoint_file(osp.join(run['work_dir'], 'iter_4.pth'))
+    assert {'python', 'numpy', 'torch'} <= set(ckpt['rng_state']['main'])
+    assert ckpt['rng_state']['workers'] is None  # num_workers=0
+    assert ('RngStateHook: restored the python, numpy and torch RNG states '
+            'of iteration 4') in run['resume'].stdout
