@@ -6,7 +6,8 @@ model = dict(
     backbone=dict(input_adapters=dict(
         _delete_=True,
         depth=dict(type='PatchedInputAdapter', in_channels=1))),
-    input_modalities=input_modalities)
+    input_modalities=input_modalities,
+    readout=dict(modalities=('depth', )))
 train_dataloader = dict(dataset=dict(modalities=input_modalities))
 val_dataloader = dict(dataset=dict(modalities=input_modalities))
 test_dataloader = val_dataloader

@@ -4,12 +4,19 @@
 # modality subset (rgb, depth, rgb+depth). Test with one modality dropped
 # through --cfg-options (input_modalities and the dataloaders' modalities)
 # to see the subset conditioning at work.
+# Readout: unlike the reference setting of the base config (the head reads
+# the rgb tokens only), the head averages the patch tokens of the
+# modalities present: a model meant to run with either modality missing
+# cannot depend on the rgb tokens, and an average keeps the head's width
+# when one is dropped.
 _base_ = ['../multimae/multimae_vit-b_seg-rgbd_1xb8-amp_20k_nyuv2-640x640.py']
 
-model = dict(backbone=dict(
-    frozen=True,
-    prompt=dict(type='ModalityAwarePrompt', modalities=('rgb', 'depth'),
-                length=10, deep=True, dropout=0.1)))
+model = dict(
+    backbone=dict(
+        frozen=True,
+        prompt=dict(type='ModalityAwarePrompt', modalities=('rgb', 'depth'),
+                    length=10, deep=True, dropout=0.1)),
+    readout=dict(modalities=None, mode='mean'))
 optim_wrapper = dict(
     constructor='PromptOptimWrapperConstructor',
     paramwise_cfg=dict(

@@ -1,12 +1,19 @@
 # Tiny CPU variant of maprompt_multimae-b_seg-rgbd_1xb8-amp_20k_nyuv2-640x640.py:
 # 4 prompt tokens per modality per block plus a per-subset bias, semseg from
 # rgb + depth (random frozen tiny backbone).
+# Readout: unlike the reference setting of the base config (the head reads
+# the rgb tokens only), the head averages the patch tokens of the
+# modalities present: a model meant to run with either modality missing
+# cannot depend on the rgb tokens, and an average keeps the head's width
+# when one is dropped.
 _base_ = ['../multimae/multimae_vit-tiny_seg-rgbd_1xb8_300i_nyuv2synth-64x64.py']
 
-model = dict(backbone=dict(
-    frozen=True,
-    prompt=dict(type='ModalityAwarePrompt', modalities=('rgb', 'depth'),
-                length=4, deep=True, dropout=0.1)))
+model = dict(
+    backbone=dict(
+        frozen=True,
+        prompt=dict(type='ModalityAwarePrompt', modalities=('rgb', 'depth'),
+                    length=4, deep=True, dropout=0.1)),
+    readout=dict(modalities=None, mode='mean'))
 optim_wrapper = dict(
     constructor='PromptOptimWrapperConstructor',
     paramwise_cfg=dict(

@@ -254,3 +254,131 @@ def test_converted_file_loads_through_init_cfg_pretrained(tmp_path):
     from mmmae.models.layers import resize_pos_embed
     assert torch.allclose(pos, resize_pos_embed(
         official['input_adapters.rgb.pos_emb'], (4, 4), 'bicubic'))
+
+
+# ---------------------------------------------------------------------------
+# Fine-tuned reference checkpoints (DPT depth, ConvNeXt semseg) into the
+# matching configs. Fixtures: tests/data/multimae_heads/README.md (tiny
+# reference models: D = 32, 4 blocks, 64 x 64 inputs).
+FIXTURES = osp.join(ROOT, 'tests', 'data', 'multimae_heads')
+CONFIGS = osp.join(ROOT, 'configs', 'multimae')
+DEPTH_CFG = 'multimae_vit-b_depth_8xb16_12k_nyuv2-256x256.py'
+RGBD_SEG_CFG = 'multimae_vit-b_seg-rgbd_1xb8-amp_20k_nyuv2-640x640.py'
+
+
+def _fixture(name):
+    return torch.load(osp.join(FIXTURES, f'{name}.pt'), weights_only=True)
+
+
+def _tiny_model_of(config):
+    """The config's model at the fixtures' size; everything else (readout,
+    output activation, layer scale, ...) as the config says."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(osp.join(CONFIGS, config)).model
+    cfg.backbone.update(
+        arch=dict(embed_dims=32, depth=4, num_heads=2, mlp_ratio=4.),
+        img_size=64, out_indices=(0, 1, 2, 3), init_cfg=None)
+    n = len(cfg.readout.modalities) if cfg.readout['mode'] == 'concat' else 1
+    heads = cfg.decode_heads
+    if heads.get('depth'):
+        heads.depth.update(embed_dims=32 * n, channels=16,
+                           post_process_channels=(8, 16, 16, 32),
+                           head_channels=(8, 32))
+    if heads.get('semseg'):
+        heads.semseg.update(in_channels=32 * n, channels=8, num_blocks=2,
+                            num_classes=5)
+    return MODELS.build(cfg).eval()
+
+
+def _rel(a, b):
+    return ((a - b).norm() / b.norm()).item()
+
+
+@pytest.mark.parametrize('fixture,config,task', [
+    ('dpt_depth_rgb', DEPTH_CFG, 'depth'),
+    ('convnext_semseg_rgbd', RGBD_SEG_CFG, 'semseg'),
+])
+def test_finetuned_reference_checkpoint_gives_the_reference_outputs(
+        fixture, config, task, tmp_path):
+    ref = _fixture(fixture)
+    src, dst = tmp_path / 'finetuned.pth', tmp_path / 'converted.pth'
+    torch.save({'model': ref['model'], 'epoch': 1999}, src)
+    _tool('multimae2mmmae').main([str(src), str(dst)])
+    converted = torch.load(dst, weights_only=True)['state_dict']
+    # Every reference key has a place, except the DPT's never-called unit.
+    skipped = [k for k in ref['model'] if 'refinenet4.resConfUnit1' in k]
+    assert len(skipped) == (4 if task == 'depth' else 0)
+    model = _tiny_model_of(config)
+    model.load_state_dict(converted, strict=True)
+    with torch.no_grad():
+        out = model(ref['inputs'], mode='tensor')[task]
+    if task == 'semseg':
+        # mode='tensor' returns the head's stride-4 logits; the reference
+        # upsamples them bilinearly, as mmseg's predict does.
+        out = torch.nn.functional.interpolate(
+            out, size=ref['expected'].shape[-2:], mode='bilinear',
+            align_corners=False)
+    assert out.shape == ref['expected'].shape
+    assert _rel(out, ref['expected']) < 1e-5
+    torch.testing.assert_close(out, ref['expected'], rtol=1e-5,
+                               atol=1e-5 * ref['expected'].abs().max())
+
+
+def test_finetuned_heads_land_where_they_belong():
+    sd = _fixture('dpt_depth_rgb')['model']
+    converted = convert_multimae(sd)
+    pre = 'output_adapters.depth.'
+    assert torch.equal(
+        converted['decode_heads.depth.fusion_blocks.0.res_conv_unit2.'
+                  'conv1.conv.bias'],
+        sd[pre + 'scratch.refinenet4.resConfUnit2.conv1.bias'])
+    assert torch.equal(
+        converted['decode_heads.depth.reassemble_blocks.resize_layers.3.'
+                  'weight'], sd[pre + 'act_4_postprocess.1.weight'])
+    assert torch.equal(converted['decode_heads.depth.conv_depth.4.bias'],
+                       sd[pre + 'head.4.bias'])
+    sem = convert_multimae(_fixture('convnext_semseg_rgbd')['model'])
+    assert 'decode_heads.semseg.blocks.1.depthwise_conv.weight' in sem
+    assert 'decode_heads.semseg.conv_seg.weight' in sem
+
+
+def test_no_key_is_dropped(tmp_path):
+    sd = dict(_fixture('dpt_depth_rgb')['model'])
+    sd['output_adapters.depth.scratch.refinenet2.extra.weight'] = \
+        torch.zeros(1)
+    with pytest.raises(ValueError, match=r'1 keys .* would be dropped: '
+                       r"\['output_adapters.depth.scratch.refinenet2.extra"):
+        convert_multimae(sd)
+    src, dst = tmp_path / 'bad.pth', tmp_path / 'out.pth'
+    torch.save({'model': sd}, src)
+    with pytest.raises(SystemExit, match='refinenet2.extra'):
+        _tool('multimae2mmmae').main([str(src), str(dst)])
+    assert not dst.exists()
+    # The reference registers some modules twice; the two names must agree.
+    sd = dict(_fixture('dpt_depth_rgb')['model'])
+    sd['output_adapters.depth.scratch.layer_rn.0.weight'] = torch.zeros_like(
+        sd['output_adapters.depth.scratch.layer_rn.0.weight'])
+    with pytest.raises(ValueError, match='layer1_rn.weight and .*layer_rn.0'
+                       '.weight both map to decode_heads.depth.convs.0'):
+        convert_multimae(sd)
+
+
+def test_converter_writes_atomically(tmp_path, monkeypatch):
+    src, dst = tmp_path / 'finetuned.pth', tmp_path / 'out' / 'converted.pth'
+    torch.save({'model': _fixture('convnext_semseg_rgbd')['model']}, src)
+    dst.parent.mkdir()
+    dst.write_bytes(b'previous file')
+
+    def interrupted(*args):
+        raise OSError('interrupted before the rename')
+
+    import os
+    monkeypatch.setattr(os, 'replace', interrupted)
+    with pytest.raises(OSError, match='interrupted'):
+        _tool('multimae2mmmae').main([str(src), str(dst)])
+    monkeypatch.undo()
+    # The previous file is intact and no partial file is left behind.
+    assert dst.read_bytes() == b'previous file'
+    assert sorted(p.name for p in dst.parent.iterdir()) == ['converted.pth']
+    _tool('multimae2mmmae').main([str(src), str(dst)])
+    assert 'state_dict' in torch.load(dst, weights_only=True)

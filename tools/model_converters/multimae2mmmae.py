@@ -1,10 +1,15 @@
 """Convert an official MultiMAE checkpoint (EPFL-VILAB/MultiMAE) to mmmae.
 
 The official file keeps its weights under ``model``: ``global_tokens``,
-``input_adapters.{rgb,depth,semseg}.*``, ``encoder.{i}.*`` and the
-pre-training decoders ``output_adapters.{task}.*``. The output holds
-``backbone.*`` (MultiViT) and ``decoders.*`` (MultiMAE's decoders) under
-``state_dict``; keys without an mmmae place are listed and left out.
+``input_adapters.{rgb,depth,semseg}.*``, ``encoder.{i}.*`` and
+``output_adapters.{task}.*``: the pre-training decoders of a pre-trained
+checkpoint, or the fine-tuned heads of a ``run_finetuning_*.py`` checkpoint
+(a DPT for depth, a ConvNeXt adapter for semseg). The output holds
+``backbone.*`` (MultiViT), ``decoders.*`` (MultiMAE's decoders) and
+``decode_heads.*`` (``MultiTaskSegmentor``'s DPTHead / ConvNeXtHead) under
+``state_dict``. No key is dropped: a key without an mmmae place is an error
+naming it (the only ones skipped are the reference DPT's never-called
+``scratch.refinenet4.resConfUnit1.*``, which are listed).
 
     python tools/model_converters/multimae2mmmae.py \
         multimae-b_98_rgb+-depth-semseg_1600e.pth \
@@ -12,19 +17,20 @@ pre-training decoders ``output_adapters.{task}.*``. The output holds
         --config configs/multimae/multimae_vit-b_pretrain_8xb256-amp-1600e_in1k-224.py
 
 Fine-tune from it with ``init_cfg=dict(type='Pretrained', checkpoint=OUT,
-prefix='backbone.')`` on the backbone.
+prefix='backbone.')`` on the backbone. A fine-tuned checkpoint converts the
+same way and loads whole into the matching config (``tools/test.py CONFIG
+OUT``); see docs/tutorials/convert_checkpoints.md.
 """
 import argparse
-import os
 import os.path as osp
 import sys
-
-import torch
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 
 from mmmae.models.pretrainers.checkpoint_convert import (  # noqa: E402
-    convert_multimae, map_multimae_key, unwrap_state_dict)
+    convert_multimae, map_multimae_key, unused_multimae_keys,
+    unwrap_state_dict)
+from mmmae.utils.atomic_io import atomic_torch_save  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -63,11 +69,11 @@ def check_against_config(state_dict, config: str) -> None:
 
 
 def save(state_dict, dst: str, source: str, converter: str) -> None:
-    os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)
-    # Tensors and plain strings only: loads with weights_only=True.
-    torch.save(dict(state_dict=state_dict,
-                    meta=dict(source=osp.basename(source),
-                              converter=converter)), dst)
+    # Tensors and plain strings only: loads with weights_only=True. Written
+    # atomically: an interrupted run leaves no truncated file at dst.
+    atomic_torch_save(dict(state_dict=state_dict,
+                           meta=dict(source=osp.basename(source),
+                                     converter=converter)), dst)
     print(f'saved {len(state_dict)} tensors to {dst}')
 
 
@@ -77,14 +83,17 @@ def main(argv=None):
     checkpoint = load_checkpoint_file(args.src, 'cpu',
                                       trusted=args.trust_checkpoint)
     official = unwrap_state_dict(checkpoint)
-    dropped = [k for k in official if map_multimae_key(k) is None]
-    if len(dropped) == len(official):
+    if all(map_multimae_key(k) is None for k in official):
         raise SystemExit(f'{args.src}: no key looks like an official '
                          f'MultiMAE key; first keys {list(official)[:6]}')
-    converted = convert_multimae(official, not args.no_ignore_row)
-    if dropped:
-        print(f'left out {len(dropped)} keys without an mmmae place: '
-              f'{dropped[:20]}')
+    try:
+        converted = convert_multimae(official, not args.no_ignore_row)
+    except ValueError as e:
+        raise SystemExit(f'{args.src}: {e}') from e
+    unused = unused_multimae_keys(official)
+    if unused:
+        print(f'skipped {len(unused)} keys the reference never uses (DPT '
+              f'refinenet4 has no skip input): {unused}')
     if args.config:
         check_against_config(converted, args.config)
     save(converted, args.dst, args.src, 'multimae2mmmae')

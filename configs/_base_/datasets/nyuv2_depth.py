@@ -1,7 +1,7 @@
 # NYUv2 depth estimation from rgb, MultiMAE recipe (run_finetuning_depth.py,
 # aug 'nyu-augs' with colour augmentation):
-#   train: short side 256, flip, colour jitter (p=0.5) and grey (p=0.3),
-#          random 256 x 256 crop;
+#   train: short side 256, flip, colour jitter (p=0.5) and grey (p=0.3)
+#          with the reference's parameters, random 256 x 256 crop;
 #   test:  the WHOLE test split (654 images, not the reference's 100), short
 #          side 256 for the network; ground truth is loaded at the original
 #          480 x 640 afterwards and predictions are resized back to it, so
@@ -18,8 +18,12 @@ train_pipeline = [
     dict(type='LoadMultiModalFromFile'),
     dict(type='MultiModalResize', scale=(4096, 256), keep_ratio=True),
     dict(type='MultiModalRandomFlip', prob=0.5),
-    dict(type='RGBColorJitter', brightness=0.4, contrast=0.4, saturation=0.2,
-         hue=0.1, prob=0.5),
+    # The reference's A.ColorJitter(brightness=0.1255, contrast=0.4,
+    # saturation=[0.5, 1.5], hue=[-0.2, 0.2], p=0.5) and A.ToGray(p=0.3):
+    # factors from U(1 - x, 1 + x), hue shift from U(-0.2, 0.2) of a turn,
+    # the four in random order.
+    dict(type='RGBColorJitter', brightness=0.1255, contrast=0.4,
+         saturation=0.5, hue=0.2, prob=0.5),
     dict(type='RandomGrayscale', prob=0.3),
     dict(type='MultiModalRandomCrop', crop_size=crop_size),
     dict(type='PackMultiModalInputs'),

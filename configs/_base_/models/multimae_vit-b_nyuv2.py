@@ -1,8 +1,12 @@
 # MultiMAE ViT-B/16 fine-tuned on NYUv2 (Bachmann et al., ECCV 2022): one
 # backbone pass feeds a DPT depth head (taps blocks 3, 6, 9, 12; 96/192/384/
 # 768 channels at strides 4/8/16/32, fusion at 256) and the ConvNeXt semseg
-# adapter (16 predictions per patch, 384 channels at stride 4, 4 blocks) on
-# the last block. Inputs: rgb. Leaf configs pick the inputs
+# adapter (16 predictions per patch, 384 channels at stride 4, 4 blocks, no
+# layer scale) on the last block, both as the reference's output adapters
+# (a reference fine-tuned checkpoint converts into these heads and gives the
+# reference's outputs: tests/test_tools/test_model_converters.py). The heads
+# read the rgb patch tokens (the reference's main_tasks default, also with
+# rgb + depth input). Inputs: rgb. Leaf configs pick the inputs
 # (input_modalities + the backbone's input_adapters) and drop a head with
 # decode_heads=dict(<task>=None).
 # The backbone starts from the converted MultiMAE checkpoint
@@ -33,6 +37,10 @@ model = dict(
             checkpoint='pretrain/multimae-b_converted.pth',
             prefix='backbone.')),
     input_modalities=('rgb', ),
+    # Which modalities' patch tokens the heads read (reference: main_tasks);
+    # 'concat' stacks several along the channels, so the heads' in_channels
+    # is embed_dims x len(modalities) (checked when the model is built).
+    readout=dict(modalities=('rgb', ), mode='concat'),
     decode_heads=dict(
         depth=dict(
             type='DPTHead',
@@ -40,7 +48,8 @@ model = dict(
             in_index=(0, 1, 2, 3),
             post_process_channels=(96, 192, 384, 768),
             channels=256,
-            depth_act='softplus',
+            # The reference regresses the raw value.
+            depth_act='none',
             min_depth=1e-3,
             max_depth=10.0,
             loss_decode=dict(type='BerHuLoss', threshold=0.2)),
@@ -51,6 +60,7 @@ model = dict(
             channels=384,
             preds_per_patch=16,
             num_blocks=4,
+            layer_scale_init_value=0.,  # the reference has no layer scale
             num_classes=num_classes,
             ignore_index=255,
             loss_decode=dict(

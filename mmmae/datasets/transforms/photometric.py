@@ -1,8 +1,12 @@
 """Photometric augmentation of the rgb modality only.
 
 Depth and labels are measurements, not appearance, so they are never touched.
-The parameters follow torchvision's ``ColorJitter`` and ``RandomGrayscale``,
-which the MultiMAE fine-tuning recipes use.
+The parameters follow torchvision's ``ColorJitter`` and ``RandomGrayscale``;
+albumentations' ``ColorJitter`` and ``ToGray``, which MultiMAE's depth
+recipe uses, draw the same factors (brightness, contrast and saturation
+from U(1 - x, 1 + x), a hue shift from U(-hue, hue) of a turn, the four in
+random order) and use the same ITU-R 601 grey. Unlike albumentations, the
+image is rounded to 8 bits once at the end rather than after each step.
 """
 import cv2
 import numpy as np

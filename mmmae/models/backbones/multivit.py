@@ -18,6 +18,7 @@ from torch import Tensor
 
 from mmmae.registry import MODELS
 from ..layers import Attention, Block, TokenLayout
+from ..layers.token_readout import TokenReadout
 from ..prompts.base_prompt import BasePrompt, PromptContext
 
 
@@ -52,9 +53,10 @@ class MultiViT(BaseModule):
 
     Shapes:
         inputs: {modality: (B, C_m, H, W)} (semseg: (B, H/4, W/4))
-        -> forward: tuple over ``out_indices`` of (B, D, H/P, W/P), the patch
-           tokens averaged over the modalities present; prompt and global
-           tokens are never part of it.
+        -> forward: tuple over ``out_indices`` of (B, C, H/P, W/P), the patch
+           tokens read out by ``readout`` (default: averaged over the
+           modalities present, C = D); prompt and global tokens are never
+           part of it.
         -> forward_features: dict(tokens=[(B, N_prompt + N_patch + N_global,
            D)] per out index, layout=TokenLayout, aux_losses=dict)
     """
@@ -283,33 +285,39 @@ class MultiViT(BaseModule):
         return dict(tokens=outs, layout=layout, aux_losses=ctx.losses)
 
     def tokens_to_maps(self, tokens: Sequence[Tensor], layout: TokenLayout,
-                       task: Optional[str] = None) -> Tuple[Tensor, ...]:
-        """Patch tokens (prompts stripped) averaged over modalities, as maps.
+                       task: Optional[str] = None,
+                       readout: Optional[TokenReadout] = None
+                       ) -> Tuple[Tensor, ...]:
+        """Patch tokens (prompts stripped) read out as feature maps.
+
+        Args:
+            tokens (Sequence[Tensor]): (B, N, D) per tapped block.
+            layout (TokenLayout): Their layout.
+            task (str, optional): Handed to the prompt's readout hook.
+            readout (TokenReadout, optional): Which modalities, merged how
+                (see ``TokenReadout``). None averages every modality present.
 
         Returns:
-            tuple: per token tensor, a (B, D, h, w) feature map.
+            tuple: per token tensor, a (B, C, h, w) feature map.
         """
-        grids = set(layout.grids.values())
-        if len(grids) != 1:
-            raise ValueError('modalities give different token grids '
-                             f'{layout.grids}; feed inputs of one size')
-        h, w = grids.pop()
+        readout = self._mean_readout if readout is None else readout
         maps = []
         for x in tokens:
             patch = x[:, layout.patch_slice]
             if self.prompt is not None:
                 patch = self.prompt.readout(task, patch, x, layout)
-            B, _, D = patch.shape
-            # B (M h w) D -> B M hw D -> mean over modalities M
-            patch = patch.reshape(B, len(layout.modalities), h * w, D)
-            patch = patch.mean(1)
-            maps.append(patch.transpose(1, 2).reshape(B, D, h, w))
+            maps.append(readout(patch, layout))
         return tuple(maps)
 
+    # A backbone on its own has no head to follow: average what is there.
+    _mean_readout = TokenReadout(modalities=None, mode='mean')
+
     def forward(self, inputs: Dict[str, Tensor],
-                task: Optional[str] = None) -> Tuple[Tensor, ...]:
+                task: Optional[str] = None,
+                readout: Optional[TokenReadout] = None) -> Tuple[Tensor, ...]:
         feats = self.forward_features(inputs, task)
-        return self.tokens_to_maps(feats['tokens'], feats['layout'], task)
+        return self.tokens_to_maps(feats['tokens'], feats['layout'], task,
+                                   readout)
 
     # --------------------------------------------------------- optimisation
     def no_weight_decay(self) -> set:

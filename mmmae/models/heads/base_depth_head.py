@@ -24,12 +24,14 @@ class BaseDepthHead(BaseModule, metaclass=ABCMeta):
     The last layer's raw output goes through ``depth_act`` so that the head
     predicts metric depth directly:
 
-    - ``'softplus'`` (default): smooth and > 0 everywhere, so no pixel stops
-      learning and the log in SiLog / delta metrics stays finite;
+    - ``'softplus'`` (this base class's default): smooth and > 0
+      everywhere, so no pixel stops learning and the log in SiLog / delta
+      metrics stays finite;
     - ``'relu'``: DPT's ``non_negative`` output; pixels below 0 get no
       gradient;
     - ``'sigmoid'``: ``max_depth * sigmoid(x)`` (bounded, as mmseg's VPD);
-    - ``'none'``: the raw value.
+    - ``'none'``: the raw value, as MultiMAE's DPT regresses it (the
+      default of ``DPTHead``).
 
     Predictions are clamped to ``[min_depth, max_depth]`` at test time only.
 

@@ -1,15 +1,17 @@
 """ConvNeXt semantic segmentation head: MultiMAE's ConvNeXt adapter.
 
-Faithful to MultiMAE: the patch tokens of the last block (global token
-dropped, which the backbone already does) go through one
-``Linear(D -> preds_per_patch * C')``; each token's output is laid out as a
-sqrt(p) x sqrt(p) block of C'-channel pixels (p = 16 -> stride 4 for 16 px
+Faithful to MultiMAE's ``ConvNeXtAdapter``: the patch tokens of the last
+block (global token dropped; the readout does that) go through one
+``Linear(C_in -> preds_per_patch * C')``; each token's output is laid out as
+a sqrt(p) x sqrt(p) block of C'-channel pixels (p = 16 -> stride 4 for 16 px
 patches), then ``num_blocks`` ConvNeXt blocks (mmpretrain's: 7x7 depthwise
-conv, LayerNorm, MLP x4, layer scale 1e-6), a 1x1 conv to the classes, and
-bilinear upsampling (done by mmseg's ``loss_by_feat`` / ``predict_by_feat``).
-Defaults are MultiMAE's ViT-B ones: C' = 6144 / 16 = 384, 4 blocks.
-MultiMAE concatenates the tokens of several input modalities along the
-channels; MultiViT averages them instead, so ``in_channels`` is D.
+conv, LayerNorm, MLP x4, no layer scale as in the reference), a 1x1 conv to
+the classes, and bilinear upsampling (done by mmseg's ``loss_by_feat`` /
+``predict_by_feat``, so ``forward`` returns stride-4 logits). Defaults are
+MultiMAE's ViT-B ones: C' = 6144 / 16 = 384, 4 blocks. ``C_in`` is D, or
+D x n when the segmentor's readout concatenates n modalities' tokens
+(MultiMAE's ``main_tasks``). A reference checkpoint converts with
+``tools/model_converters/multimae2mmmae.py``.
 
 Light variant (config knobs): a smaller ``channels`` (e.g. 96) and fewer
 ``num_blocks`` (e.g. 1).
@@ -29,14 +31,17 @@ class ConvNeXtHead(BaseDecodeHead):
     """MultiMAE's ConvNeXt adapter as an mmseg decode head.
 
     Args:
-        in_channels (int): Token width D. Defaults to 768.
+        in_channels (int): Channels of the read-out map: D, or D x n for a
+            readout that concatenates n modalities. Defaults to 768.
         channels (int): C', the width of the stride-``P/sqrt(p)`` map and of
             the ConvNeXt blocks. Defaults to 384.
         preds_per_patch (int): p, a square number. Defaults to 16.
         num_blocks (int): ConvNeXt blocks. Defaults to 4.
         drop_path_rate (float): Stochastic depth in the blocks (linear over
             them). Defaults to 0.
-        layer_scale_init_value (float): Defaults to 1e-6.
+        layer_scale_init_value (float): Initial layer scale of the
+            blocks; 0 builds none. Defaults to 0 (the reference has none;
+            ConvNeXt's own 1e-6 is the usual option).
         dropout_ratio (float): Dropout before the 1x1 classifier. Defaults
             to 0 (MultiMAE has none; mmseg's default would be 0.1).
         **kwargs: ``num_classes``, ``in_index``, ``loss_decode``,
@@ -54,7 +59,7 @@ class ConvNeXtHead(BaseDecodeHead):
                  preds_per_patch: int = 16,
                  num_blocks: int = 4,
                  drop_path_rate: float = 0.,
-                 layer_scale_init_value: float = 1e-6,
+                 layer_scale_init_value: float = 0.,
                  dropout_ratio: float = 0.,
                  **kwargs):
         kwargs.setdefault('loss_decode',

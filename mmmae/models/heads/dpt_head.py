@@ -1,16 +1,19 @@
 """DPT depth head (Ranftl et al., ICCV 2021) as MultiMAE fine-tunes it.
 
-Faithful to MultiMAE's DPT output adapter: four tapped ViT outputs (the
-global token is ignored; the backbone already drops it) are reassembled to
-96/192/384/768 channels at strides 4/8/16/32 (1x1 conv, then 4x / 2x
-transposed conv, identity, 3x3 stride-2 conv), brought to 256 channels by
-3x3 convs, fused coarse to fine by four fusion blocks (two residual conv
-units, x2 bilinear upsampling with ``align_corners=True``), and regressed by
-conv 256->128, x2 upsampling, conv 128->32, ReLU, 1x1 conv -> 1. The
-reassemble blocks and residual conv units are mmseg's (``mmseg.models.
-decode_heads.dpt_head``), which have the same structure; their residual
-convs have no bias. ``FusionBlock`` is mmseg's ``FeatureFusionBlock`` with
-the deepest block built without the unused skip unit. The output goes through ``depth_act`` (see ``BaseDepthHead``).
+Faithful to MultiMAE's DPT output adapter (``DPTOutputAdapter``, regression
+head): four tapped ViT outputs (the global token is ignored; the readout
+already drops it) are reassembled to 96/192/384/768 channels at strides
+4/8/16/32 (1x1 conv, then 4x / 2x transposed conv, identity, 3x3 stride-2
+conv), brought to 256 channels by bias-free 3x3 convs, fused coarse to fine
+by four fusion blocks (two pre-activation residual conv units with biased
+3x3 convs, x2 bilinear upsampling with ``align_corners=True``, biased 1x1
+projection), and regressed by conv 256->128, x2 upsampling, conv 128->32,
+ReLU, 1x1 conv -> 1. The reassemble blocks are mmseg's
+``ReassembleBlocks`` (same structure); the fusion blocks are in
+``dpt_blocks.py``. The raw output is the depth (``depth_act='none'``, as the
+reference regresses raw values); ``depth_act`` offers bounded or positive
+alternatives (see ``BaseDepthHead``). A reference checkpoint converts with
+``tools/model_converters/multimae2mmmae.py``.
 
 Light variant (a config knob, nothing else): ``channels=64,
 post_process_channels=(48, 96, 192, 384)``.
@@ -18,67 +21,15 @@ post_process_channels=(48, 96, 192, 384)``.
 from typing import Optional, Sequence, Tuple
 
 import torch.nn as nn
-from mmcv.cnn import ConvModule
-from mmengine.model import BaseModule
-from mmseg.models.decode_heads.dpt_head import (PreActResidualConvUnit,
-                                                ReassembleBlocks)
+from mmseg.models.decode_heads.dpt_head import ReassembleBlocks
 from mmseg.models.utils import resize
 from torch import Tensor
 
 from mmmae.registry import MODELS
 from .base_depth_head import BaseDepthHead
+from .dpt_blocks import FusionBlock, ResidualConvUnit
 
-
-class FusionBlock(BaseModule):
-    """One DPT fusion step: (coarse [+ residual unit of the skip]) ->
-    residual unit -> x2 bilinear upsampling -> 1x1 projection.
-
-    The structure and parameter names of mmseg's ``FeatureFusionBlock``;
-    the deepest block (``with_skip=False``) is built without the skip's
-    residual unit, since it has nothing to merge.
-
-    Args:
-        channels (int): Channels in and out.
-        act_cfg (dict): Activation of the residual conv units.
-        norm_cfg (dict, optional): Norm of the residual conv units.
-        with_skip (bool): Takes a finer skip map. Defaults to True.
-        align_corners (bool): Of the x2 upsampling. Defaults to True (DPT).
-
-    Shapes:
-        x: (B, C, h, w) [, skip: (B, C, h, w)] -> (B, C, 2h, 2w)
-    """
-
-    def __init__(self,
-                 channels: int,
-                 act_cfg: dict,
-                 norm_cfg: Optional[dict] = None,
-                 with_skip: bool = True,
-                 align_corners: bool = True):
-        super().__init__()
-        self.with_skip = with_skip
-        self.align_corners = align_corners
-        self.res_conv_unit1 = PreActResidualConvUnit(
-            channels, act_cfg=act_cfg, norm_cfg=norm_cfg) if with_skip \
-            else None
-        self.res_conv_unit2 = PreActResidualConvUnit(
-            channels, act_cfg=act_cfg, norm_cfg=norm_cfg)
-        self.project = ConvModule(channels, channels, kernel_size=1,
-                                  act_cfg=None, bias=True)
-
-    def forward(self, x: Tensor, skip: Optional[Tensor] = None) -> Tensor:
-        if (skip is not None) != self.with_skip:
-            raise ValueError('FusionBlock built with with_skip='
-                             f'{self.with_skip} called with'
-                             f'{"" if skip is not None else "out"} a skip map')
-        if skip is not None:
-            if skip.shape != x.shape:
-                raise ValueError(f'FusionBlock: skip {tuple(skip.shape)} and '
-                                 f'coarse map {tuple(x.shape)} differ')
-            x = x + self.res_conv_unit1(skip)
-        x = self.res_conv_unit2(x)
-        x = resize(x, scale_factor=2, mode='bilinear',
-                   align_corners=self.align_corners)
-        return self.project(x)
+__all__ = ['DPTHead', 'FusionBlock', 'ResidualConvUnit']
 
 
 @MODELS.register_module()
@@ -86,7 +37,9 @@ class DPTHead(BaseDepthHead):
     """DPT regression head on four ViT feature maps.
 
     Args:
-        embed_dims (int): Channels D of the backbone maps.
+        embed_dims (int): Channels of each input map: the token width D, or
+            D x n when the readout concatenates n modalities (MultiMAE's
+            ``dim_tokens_enc * len(main_tasks)``).
         in_index (Sequence[int]): Four indices into the backbone outputs,
             shallow to deep. With ``out_indices=(2, 5, 8, 11)`` on ViT-B this
             is ``(0, 1, 2, 3)``; repeats are allowed for shallow backbones.
@@ -100,9 +53,11 @@ class DPTHead(BaseDepthHead):
         act_cfg (dict): Activation of the residual conv units.
         norm_cfg (dict, optional): Norm of the residual conv units; None as
             in MultiMAE.
-        **kwargs: ``loss_decode``, ``depth_act``, ``min_depth``,
-            ``max_depth``, ``init_depth``, ``align_corners``, ``init_cfg``
-            of ``BaseDepthHead``.
+        depth_act (str): Output activation. Defaults to ``'none'``: the
+            raw regression, as the reference.
+        **kwargs: ``loss_decode``, ``min_depth``, ``max_depth``,
+            ``init_depth``, ``align_corners``, ``init_cfg`` of
+            ``BaseDepthHead``.
 
     Shapes:
         inputs: tuple of (B, D, H/P, W/P) -> (B, 1, H*16/P, W*16/P) metres
@@ -118,6 +73,7 @@ class DPTHead(BaseDepthHead):
                  patch_size: int = 16,
                  act_cfg=dict(type='ReLU'),
                  norm_cfg=None,
+                 depth_act: str = 'none',
                  **kwargs):
         in_index = tuple(in_index)
         if len(in_index) != 4 or len(post_process_channels) != 4:
@@ -125,7 +81,7 @@ class DPTHead(BaseDepthHead):
                              f'post_process_channels, got {in_index} and '
                              f'{tuple(post_process_channels)}')
         super().__init__(in_channels=[embed_dims] * 4, in_index=in_index,
-                         **kwargs)
+                         depth_act=depth_act, **kwargs)
         self.embed_dims = embed_dims
         self.channels = channels
         self.patch_size = patch_size

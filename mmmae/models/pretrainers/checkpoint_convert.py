@@ -2,27 +2,34 @@
 
 * Official MultiMAE (EPFL-VILAB/MultiMAE, weights under ``model``):
   ``global_tokens``, ``input_adapters.{m}.{proj.*, pos_emb, class_emb.*}``,
-  ``encoder.{i}.*`` (timm block names), ``output_adapters.{t}.*`` (the
-  pre-training spatial decoders) -> ``backbone.*`` and ``decoders.*`` of
-  ``MultiMAE`` (and the ``backbone.*`` of any mmmae model on ``MultiViT``).
+  ``encoder.{i}.*`` (timm block names) -> ``backbone.*``; the
+  ``output_adapters.{t}.*`` are either the pre-training spatial decoders
+  (-> ``decoders.{t}.*`` of ``MultiMAE``) or fine-tuned heads: a DPT
+  (``DPTOutputAdapter``, regression) -> ``decode_heads.{t}.*`` of a
+  ``DPTHead``, a ``ConvNeXtAdapter`` -> ``decode_heads.{t}.*`` of a
+  ``ConvNeXtHead`` (``MultiTaskSegmentor`` names).
 * timm / MAE ViT (``cls_token``, ``pos_embed``, ``patch_embed.proj.*``,
   ``blocks.{i}.*``) -> ``backbone.*`` with the patch projection as the rgb
   adapter and the class token as the global token.
 
-Each ``map_*_key`` returns None for keys mmmae has no place for; the
-converters drop those and the tools report them.
+Each ``map_*_key`` returns None for keys mmmae has no place for.
+``convert_multimae`` refuses to drop any: it raises naming them. The only
+keys it skips are the reference DPT's ``scratch.refinenet4.resConfUnit1.*``,
+a residual unit the reference builds but never calls (its deepest fusion
+block gets no skip input), listed by ``unused_multimae_keys``.
 """
 import math
 import re
 from collections import OrderedDict
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 import torch
 from torch import Tensor
 
 __all__ = [
-    'map_multimae_key', 'convert_multimae', 'map_vit_key', 'convert_vit',
-    'detect_checkpoint_format', 'unwrap_state_dict'
+    'map_multimae_key', 'convert_multimae', 'unused_multimae_keys',
+    'map_vit_key', 'convert_vit', 'detect_checkpoint_format',
+    'unwrap_state_dict'
 ]
 
 # Official output-adapter attribute -> SpatialCrossAttentionDecoder's.
@@ -34,6 +41,48 @@ _DECODER_RENAMES = [
 _DECODER_SAME = ('proj_context.', 'task_embeddings.', 'mask_token',
                  'query_norm.', 'context_norm.', 'out_norm.', 'mlp.',
                  'out_proj.')
+
+# Fine-tuned DPT (DPTOutputAdapter) attribute -> DPTHead's. The reference
+# registers the reassemble and 3x3 convs twice, so its state dict holds
+# both names: ``act_{i}_postprocess`` is ``act_postprocess.{i-1}`` and
+# ``scratch.layer{i}_rn`` is ``scratch.layer_rn.{i-1}``; the aliases are
+# read as the second form. Its refinenet4 is the deepest fusion block
+# (DPTHead's fusion_blocks.0).
+_DPT_ALIASES = [
+    (re.compile(r'^act_(\d)_postprocess\.'),
+     lambda m: f'act_postprocess.{int(m[1]) - 1}.'),
+    (re.compile(r'^scratch\.layer(\d)_rn\.'),
+     lambda m: f'scratch.layer_rn.{int(m[1]) - 1}.'),
+]
+_DPT_RENAMES = [
+    (re.compile(r'^act_postprocess\.(\d)\.0\.'),
+     lambda m: f'reassemble_blocks.projects.{m[1]}.conv.'),
+    (re.compile(r'^act_postprocess\.(\d)\.1\.'),
+     lambda m: f'reassemble_blocks.resize_layers.{m[1]}.'),
+    (re.compile(r'^scratch\.layer_rn\.(\d)\.'), lambda m: f'convs.{m[1]}.'),
+    (re.compile(r'^scratch\.refinenet(\d)\.out_conv\.'),
+     lambda m: f'fusion_blocks.{4 - int(m[1])}.project.conv.'),
+    (re.compile(r'^scratch\.refinenet(\d)\.resConfUnit(\d)\.'
+                r'(conv|bn)(\d)\.'),
+     lambda m: f'fusion_blocks.{4 - int(m[1])}.res_conv_unit{m[2]}.'
+     f'conv{m[4]}.{"conv" if m[3] == "conv" else "bn"}.'),
+    (re.compile(r'^head\.(0|2|4)\.'), lambda m: f'conv_depth.{m[1]}.'),
+]
+# Built by the reference, never called: no skip map reaches refinenet4.
+_DPT_UNUSED = re.compile(r'^scratch\.refinenet4\.resConfUnit1\.')
+
+# Fine-tuned ConvNeXtAdapter attribute -> ConvNeXtHead's (mmpretrain's
+# ConvNeXtBlock names, mmseg's conv_seg classifier).
+_CONVNEXT_RENAMES = [
+    (re.compile(r'^proj_dec\.'), lambda m: 'proj_dec.'),
+    (re.compile(r'^blocks\.(\d+)\.dwconv\.'),
+     lambda m: f'blocks.{m[1]}.depthwise_conv.'),
+    (re.compile(r'^blocks\.(\d+)\.pwconv(\d)\.'),
+     lambda m: f'blocks.{m[1]}.pointwise_conv{m[2]}.'),
+    (re.compile(r'^blocks\.(\d+)\.(norm\.|gamma$)'),
+     lambda m: f'blocks.{m[1]}.{m[2]}'),
+    (re.compile(r'^final_layer\.'), lambda m: 'conv_seg.'),
+]
 
 
 def unwrap_state_dict(checkpoint) -> Dict[str, Tensor]:
@@ -89,7 +138,26 @@ def map_multimae_key(key: str) -> Optional[str]:
                 return f'decoders.{task}.{pattern.sub(repl, rest)}'
         if rest.startswith(_DECODER_SAME):
             return f'decoders.{task}.{rest}'
+        for pattern, repl in _DPT_ALIASES:
+            rest = pattern.sub(repl, rest)
+        for pattern, repl in _DPT_RENAMES + _CONVNEXT_RENAMES:
+            hit = pattern.match(rest)
+            if hit:
+                return (f'decode_heads.{task}.{repl(hit)}'
+                        f'{rest[hit.end():]}')
     return None
+
+
+def _is_unused(key: str) -> bool:
+    m = re.match(r'^output_adapters\.\w+\.(.+)$', key)
+    return bool(m and _DPT_UNUSED.match(m.group(1)))
+
+
+def unused_multimae_keys(state_dict: Dict[str, Tensor]) -> List[str]:
+    """Keys of reference weights that the reference's forward never uses
+    (``scratch.refinenet4.resConfUnit1.*`` of a DPT head); the converter
+    skips them."""
+    return [k for k in state_dict if _is_unused(k)]
 
 
 def convert_multimae(state_dict: Dict[str, Tensor],
@@ -106,17 +174,37 @@ def convert_multimae(state_dict: Dict[str, Tensor],
             table that already has the row.
 
     Returns:
-        OrderedDict: converted weights; keys without an mmmae place (e.g.
-        fine-tuning heads of other code bases) are left out.
+        OrderedDict: converted weights, every key mapped (the reference's
+        aliases of one tensor become one key).
+
+    Raises:
+        ValueError: naming the keys without an mmmae place (e.g. heads of
+            another kind, or adapter options mmmae does not build), or
+            aliases whose tensors differ.
     """
-    out = OrderedDict()
+    out, source = OrderedDict(), {}
+    unmapped = []
     for key, value in state_dict.items():
+        if _is_unused(key):
+            continue
         new = map_multimae_key(key)
         if new is None:
+            unmapped.append(key)
             continue
         if new.endswith('class_emb.weight') and add_ignore_row:
             value = torch.cat([value, value.new_zeros(1, value.shape[1])])
-        out[new] = value
+        if new in out:
+            if not torch.equal(out[new], value):
+                raise ValueError(f'{source[new]} and {key} both map to {new}'
+                                 ' but hold different tensors')
+            continue
+        out[new], source[new] = value, key
+    if unmapped:
+        more = f' ... and {len(unmapped) - 20} more' \
+            if len(unmapped) > 20 else ''
+        raise ValueError(
+            f'{len(unmapped)} keys of the MultiMAE checkpoint have no mmmae '
+            f'place and would be dropped: {unmapped[:20]}{more}')
     return out
 
 

@@ -2,7 +2,9 @@
 
 One backbone pass serves every head: the backbone runs once with all task
 names (so multi-task prompts can insert every task's tokens), then each head
-reads its own maps through ``backbone.tokens_to_maps(..., task)``. Outputs
+reads its own maps through ``backbone.tokens_to_maps(..., task, readout)``,
+where the head's ``TokenReadout`` picks the modalities whose patch tokens it
+reads (MultiMAE's ``main_tasks``) and concatenates or averages them. Outputs
 use mmseg's field names (``pred_sem_seg``, ``seg_logits``,
 ``pred_depth_map``), so mmseg's ``IoUMetric`` and ``DepthMetric`` work
 unchanged.
@@ -21,6 +23,7 @@ from mmseg.utils import add_prefix
 from torch import Tensor
 
 from mmmae.registry import MODELS
+from ..layers.token_readout import TokenReadout
 
 # Prediction fields and ground-truth field of each kind of head.
 _GT_FIELDS = dict(depth='gt_depth_map', semseg='gt_sem_seg')
@@ -44,6 +47,15 @@ class MultiTaskSegmentor(BaseSegmentor):
             reads from ``inputs``; others in the batch are ignored and a
             missing one is an error. None: every batch modality the backbone
             has an adapter for.
+        readout (dict, optional): How every head reads the patch tokens: a
+            ``TokenReadout`` config. Defaults to
+            ``dict(modalities=('rgb',), mode='concat')``, MultiMAE's
+            ``main_tasks`` default: with rgb + depth input the heads read
+            the rgb tokens only. Without a neck, each head's in_channels
+            (``DPTHead``: ``embed_dims``) must equal the readout's channels
+            (D x number of modalities for ``'concat'``, D for ``'mean'``).
+        task_readouts (dict, optional): task -> ``TokenReadout`` config for
+            heads that read differently from ``readout``.
         neck (dict, optional): One neck shared by all heads (e.g.
             ``mmseg.MultiLevelNeck``), applied to the backbone maps. Its
             weights are shared; it runs once per task, since task prompts
@@ -71,6 +83,8 @@ class MultiTaskSegmentor(BaseSegmentor):
                  backbone: dict,
                  decode_heads: dict,
                  input_modalities: Optional[Sequence[str]] = None,
+                 readout: Optional[dict] = None,
+                 task_readouts: Optional[dict] = None,
                  neck: Optional[dict] = None,
                  one_pass: bool = True,
                  train_cfg: Optional[dict] = None,
@@ -115,11 +129,59 @@ class MultiTaskSegmentor(BaseSegmentor):
                                    'adapter in the backbone (it has '
                                    f'{list(adapters)})')
         self.input_modalities = input_modalities
+        self.readouts = self._build_readouts(readout, task_readouts or {})
         self.one_pass = one_pass
         self.train_cfg = train_cfg
         self.test_cfg = ConfigDict(test_cfg or dict(mode='whole'))
         self._check_test_cfg()
         self.align_corners = False
+
+    def _build_readouts(self, readout: Optional[dict],
+                        task_readouts: dict) -> Dict[str, TokenReadout]:
+        """One ``TokenReadout`` per head; checks its modalities and the
+        head's input channels."""
+        unknown = [t for t in task_readouts if t not in self.decode_heads]
+        if unknown:
+            raise KeyError(f'task_readouts {unknown} name no head of '
+                           f'decode_heads {list(self.decode_heads)}')
+        default = dict(modalities=('rgb', ), mode='concat') \
+            if readout is None else readout
+        adapters = getattr(self.backbone, 'input_adapters', None)
+        known = self.input_modalities or (
+            tuple(adapters) if adapters is not None else None)
+        embed_dims = getattr(self.backbone, 'embed_dims', None)
+        readouts = {}
+        for task, head in self.decode_heads.items():
+            cfg = dict(task_readouts.get(task, default))
+            cfg.setdefault('type', 'TokenReadout')
+            ro = MODELS.build(cfg)
+            if known is not None and ro.modalities is not None:
+                absent = [m for m in ro.modalities if m not in known]
+                if absent:
+                    raise KeyError(
+                        f'decode_heads.{task} reads modalities {absent} (its '
+                        f'{ro!r}), which the model does not take (it reads '
+                        f'{list(known)}); set readout / task_readouts.'
+                        f'{task} = dict(modalities=...)')
+            if self.neck is None and embed_dims is not None:
+                self._check_in_channels(task, head, ro, embed_dims)
+            readouts[task] = ro
+        return readouts
+
+    @staticmethod
+    def _check_in_channels(task: str, head: nn.Module, readout: TokenReadout,
+                           embed_dims: int) -> None:
+        channels = getattr(head, 'in_channels', None)
+        if channels is None:
+            return
+        want = readout.out_channels(embed_dims)
+        got = [channels] if isinstance(channels, int) else list(channels)
+        if any(c != want for c in got):
+            raise ValueError(
+                f'decode_heads.{task}: in_channels {channels}, but its '
+                f'{readout!r} gives {want}-channel maps (embed_dims '
+                f'{embed_dims}); set the head\'s in_channels (DPTHead: '
+                f'embed_dims) to {want}')
 
     def _check_test_cfg(self) -> None:
         mode = self.test_cfg.get('mode', 'whole')
@@ -162,7 +224,7 @@ class MultiTaskSegmentor(BaseSegmentor):
     # ---------------------------------------------------------- features
     def _maps(self, feats: dict, task: str) -> Tuple[Tensor, ...]:
         maps = self.backbone.tokens_to_maps(feats['tokens'], feats['layout'],
-                                            task)
+                                            task, self.readouts[task])
         if self.neck is not None:
             maps = tuple(self.neck(maps))
         return maps

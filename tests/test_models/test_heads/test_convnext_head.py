@@ -36,6 +36,33 @@ def test_convnext_defaults_match_multimae_vit_b():
     head = MODELS.build(dict(type='ConvNeXtHead', num_classes=40))
     assert head.proj_dec.out_features == 6144  # 16 x 384
     assert len(head.blocks) == 4 and head.dropout is None
+    # The reference's ConvNeXt blocks have no layer scale.
+    assert all(b.gamma is None for b in head.blocks)
+    assert not any('gamma' in k for k in head.state_dict())
+
+
+def test_layer_scale_is_an_explicit_option():
+    head = _head(num_blocks=2, layer_scale_init_value=1e-6)
+    for b in head.blocks:
+        torch.testing.assert_close(b.gamma.data, torch.full((8, ), 1e-6))
+    # With a tiny layer scale the blocks barely change the map; without,
+    # they do (the reference's start).
+    x = (torch.randn(1, 32, 2, 2), )
+    plain = _head(num_blocks=0)
+    plain.load_state_dict(head.state_dict(), strict=False)
+    with torch.no_grad():
+        assert torch.allclose(head(x), plain(x), atol=1e-4)
+        head_none = _head(num_blocks=2)
+        head_none.load_state_dict(
+            {k: v for k, v in head.state_dict().items() if 'gamma' not in k})
+        assert not torch.allclose(head_none(x), plain(x), atol=1e-2)
+
+
+def test_convnext_reads_concatenated_modalities():
+    """A readout of n modalities concatenated: in_channels = n x D."""
+    head = _head(in_channels=64)
+    assert head.proj_dec.in_features == 64
+    assert head((torch.randn(1, 64, 2, 2), )).shape == (1, 5, 8, 8)
 
 
 def test_convnext_loss_ignores_255_and_logs_accuracy():

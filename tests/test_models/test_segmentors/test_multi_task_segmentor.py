@@ -1,20 +1,30 @@
+import os.path as osp
+
 import pytest
 import torch
+import torch.nn.functional as F
 from mmengine.optim import build_optim_wrapper
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
+from mmmae.models.layers.token_readout import TokenReadout
+from mmmae.models.pretrainers import convert_multimae
 from mmmae.models.prompts import BasePrompt
 from mmmae.registry import MODELS
 
 K = 5
+# Reference fixtures: tests/data/multimae_heads/README.md
+DATA = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(
+    __file__)))), 'data', 'multimae_heads')
 
 
 def _cfg(tasks=('depth', 'semseg'), **kwargs):
     heads = dict(
+        # softplus: a random head's raw output is often below the test-time
+        # clamp everywhere, which would hide differences between predictions.
         depth=dict(type='DPTHead', embed_dims=32, in_index=(0, 0, 1, 1),
                    channels=16, post_process_channels=(8, 8, 16, 16),
-                   head_channels=(8, 4)),
+                   head_channels=(8, 4), depth_act='softplus'),
         semseg=dict(type='ConvNeXtHead', in_channels=32, channels=8,
                     num_blocks=1, num_classes=K))
     cfg = dict(
@@ -75,7 +85,9 @@ def test_one_pass_false_runs_backbone_per_task():
 @pytest.mark.parametrize('modalities',
                          [('rgb', ), ('depth', ), ('rgb', 'depth')])
 def test_every_input_subset(modalities):
-    model = MODELS.build(_cfg(input_modalities=modalities))
+    # The heads read the first input modality (the default reads rgb).
+    model = MODELS.build(_cfg(input_modalities=modalities,
+                              readout=dict(modalities=modalities[:1])))
     calls = _count_backbone_calls(model)
     inputs, samples = _batch()
     losses = model.loss(inputs, samples)
@@ -258,3 +270,92 @@ def test_decode_head_none_is_dropped():
     cfg['decode_heads']['semseg'] = None
     model = MODELS.build(cfg)
     assert model.tasks == ('depth', )
+
+
+def test_default_readout_is_the_references_rgb_tokens():
+    model = MODELS.build(_cfg(input_modalities=('rgb', 'depth')))
+    for ro in model.readouts.values():
+        assert ro.modalities == ('rgb', ) and ro.mode == 'concat'
+    inputs, _ = _batch()
+    feats = model.backbone.forward_features(inputs, tasks=model.tasks)
+    maps = model.extract_task_feats(inputs, model.tasks)[0]['semseg']
+    tokens, layout = feats['tokens'][-1], feats['layout']
+    rgb = tokens[:, layout.modalities['rgb']]  # B (h w) D
+    torch.testing.assert_close(maps[-1].flatten(2).transpose(1, 2), rgb)
+    # The depth-only model has no rgb tokens to read: said at build time.
+    with pytest.raises(KeyError, match=r"reads modalities \['rgb'\]"):
+        MODELS.build(_cfg(input_modalities=('depth', )))
+
+
+def test_readout_channels_and_per_task_readouts():
+    both = ('rgb', 'depth')
+    cfg = _cfg(input_modalities=both,
+               readout=dict(modalities=both, mode='concat'),
+               task_readouts=dict(depth=dict(modalities=None, mode='mean')))
+    cfg['decode_heads']['semseg']['in_channels'] = 64  # 2 x 32
+    model = MODELS.build(cfg)
+    assert repr(model.readouts['depth']) == repr(TokenReadout(None, 'mean'))
+    inputs, samples = _batch()
+    maps, _ = model.extract_task_feats(inputs, model.tasks)
+    assert maps['semseg'][-1].shape == (2, 64, 2, 2)
+    assert maps['depth'][-1].shape == (2, 32, 2, 2)
+    model.loss(inputs, samples)
+    # A head whose in_channels disagrees with its readout: build error.
+    with pytest.raises(ValueError, match=r'decode_heads.semseg: '
+                       r'in_channels 32.* gives 64-channel maps'):
+        MODELS.build(_cfg(tasks=('semseg', ), input_modalities=both,
+                          readout=dict(modalities=both)))
+    with pytest.raises(ValueError, match='decode_heads.depth: in_channels '
+                       r'\[32, 32, 32, 32\].* 64'):
+        MODELS.build(_cfg(tasks=('depth', ), input_modalities=both,
+                          readout=dict(modalities=both)))
+    with pytest.raises(KeyError, match='task_readouts'):
+        MODELS.build(_cfg(task_readouts=dict(normals=dict())))
+
+
+def _reference_rgbd_semseg(name, readout):
+    ref = torch.load(osp.join(DATA, f'{name}.pt'), weights_only=True)
+    model = MODELS.build(dict(
+        type='MultiTaskSegmentor',
+        backbone=dict(
+            type='MultiViT', img_size=64, out_indices=(3, ),
+            arch=dict(embed_dims=32, depth=4, num_heads=2, mlp_ratio=4.),
+            input_adapters=dict(
+                rgb=dict(type='PatchedInputAdapter', in_channels=3),
+                depth=dict(type='PatchedInputAdapter', in_channels=1))),
+        readout=readout,
+        decode_heads=dict(semseg=dict(
+            type='ConvNeXtHead', channels=8, num_blocks=2, num_classes=5,
+            in_channels=TokenReadout(**readout).out_channels(32)))))
+    model.load_state_dict(convert_multimae(ref['model']), strict=True)
+    return model.eval(), ref
+
+
+def _rel(a, b):
+    return ((a - b).norm() / b.norm()).item()
+
+
+@pytest.mark.parametrize('name,modalities', [
+    ('convnext_semseg_rgbd', ('rgb', )),
+    ('convnext_semseg_rgbd_concat', ('rgb', 'depth')),
+])
+def test_rgbd_semseg_readout_matches_the_reference(name, modalities):
+    """ft_nyu_200e_multimae-b_rgb-depth.yaml's readout (main_tasks rgb) and
+    its rgb-depth option (concatenated), against reference logits."""
+    model, ref = _reference_rgbd_semseg(
+        name, dict(modalities=modalities, mode='concat'))
+    with torch.no_grad():
+        logits = model.encode_decode(ref['inputs'])['semseg']
+        low = model(ref['inputs'], mode='tensor')['semseg']
+    assert _rel(logits, ref['expected']) < 1e-5
+    # mode='tensor' gives the stride-4 logits; the reference's bilinear
+    # upsampling of them is what encode_decode returned.
+    up = F.interpolate(low, size=(64, 64), mode='bilinear',
+                       align_corners=False)
+    assert _rel(up, ref['expected']) < 1e-5
+    if len(modalities) == 1:
+        # mmmae's old readout, every modality averaged, is another model.
+        model.readouts['semseg'] = TokenReadout(None, 'mean')
+        with torch.no_grad():
+            mean = model.encode_decode(ref['inputs'])['semseg']
+        assert _rel(mean, ref['expected']) > 0.1
