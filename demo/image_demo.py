@@ -11,19 +11,24 @@ Writes, for an input named ``<stem>.png``:
     <stem>_depth.png    predicted depth, uint16 millimetres (NYUv2 layout)
     <stem>_semseg.png   predicted labels, uint8, class k stored as k + 1
                         (0 stays free for "unlabelled", as in NYUv2)
+
+Each file is written atomically (temporary name, fsync, rename). The demo
+refuses to start when one of these names is an input file (e.g. ``--out-dir``
+is the folder of the input image), so an input is never overwritten.
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
-import cv2
 import numpy as np
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmmae.apis import inference_model, init_model  # noqa: E402
 from mmmae.engine.hooks.visualization_hook import read_display_image  # noqa: E402,E501
+from mmmae.utils.atomic_io import atomic_imwrite  # noqa: E402
+from mmmae.utils.output_guard import (OutputOverwritesInputError,  # noqa: E402,E501
+                                      check_outputs_spare_inputs)
 from mmmae.visualization import MultiTaskLocalVisualizer  # noqa: E402
 
 
@@ -44,8 +49,25 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+def output_paths(args) -> dict:
+    """What -> file of every picture the demo may write."""
+    stem = osp.splitext(osp.basename(args.img))[0]
+    return dict(
+        picture=osp.join(args.out_dir, f'{stem}.png'),
+        depth=osp.join(args.out_dir, f'{stem}_depth.png'),
+        semseg=osp.join(args.out_dir, f'{stem}_semseg.png'))
+
+
 def main(argv=None):
     args = parse_args(argv)
+    outputs = output_paths(args)
+    try:  # before any work: never replace an input with a picture of it
+        check_outputs_spare_inputs(
+            outputs.values(),
+            dict(image=args.img, depth=args.depth, config=args.config,
+                 checkpoint=args.checkpoint))
+    except OutputOverwritesInputError as e:
+        raise SystemExit(f'image_demo.py: {e}')
     model = init_model(args.config, args.checkpoint, device=args.device)
     inputs = dict(rgb=args.img)
     if args.depth is not None:
@@ -57,26 +79,23 @@ def main(argv=None):
                          + ' '.join(f'--{m} FILE' for m in missing))
     result = inference_model(model, {m: inputs[m] for m in needed})
 
-    os.makedirs(args.out_dir, exist_ok=True)
     stem = osp.splitext(osp.basename(args.img))[0]
     visualizer = MultiTaskLocalVisualizer(name='demo', save_dir=None)
     visualizer.dataset_meta = model.dataset_meta
-    picture = osp.join(args.out_dir, f'{stem}.png')
     visualizer.add_datasample(stem, read_display_image(args.img), result,
-                              draw_gt=False, out_file=picture,
+                              draw_gt=False, out_file=outputs['picture'],
                               with_labels=args.with_labels)
-    written = [picture]
+    written = [outputs['picture']]
     if 'pred_depth_map' in result:
         depth = result.pred_depth_map.data[0].cpu().numpy()
         mm = np.clip(depth * 1000 + 0.5, 0, 65535).astype(np.uint16)
-        path = osp.join(args.out_dir, f'{stem}_depth.png')
-        cv2.imwrite(path, mm)
-        written.append(path)
+        atomic_imwrite(outputs['depth'], mm)
+        written.append(outputs['depth'])
     if 'pred_sem_seg' in result:
         labels = result.pred_sem_seg.data[0].cpu().numpy().astype(np.int64)
-        path = osp.join(args.out_dir, f'{stem}_semseg.png')
-        cv2.imwrite(path, np.clip(labels + 1, 0, 255).astype(np.uint8))
-        written.append(path)
+        atomic_imwrite(outputs['semseg'],
+                       np.clip(labels + 1, 0, 255).astype(np.uint8))
+        written.append(outputs['semseg'])
     print('wrote ' + ', '.join(written))
 
 

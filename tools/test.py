@@ -3,6 +3,7 @@
 # mmmae's safe loader (weights_only=True with an allowlist); pass
 # --trust-checkpoint for a trusted file that needs more.
 import argparse
+import contextlib
 import os
 import os.path as osp
 import sys
@@ -19,13 +20,17 @@ from mmmae.utils import (ConfigNotFoundError, CorruptCheckpointError,  # noqa: E
                          register_all_modules, setup_cpu_distributed,
                          trust_checkpoint)
 from mmmae.utils.config_errors import ConfigKeyError  # noqa: E402
+from mmmae.utils.atomic_io import DiskFullError, staged_dir  # noqa: E402
+from mmmae.utils.output_guard import (OutputOverwritesInputError,  # noqa: E402,E501
+                                      check_out_dir_outside, data_roots)
 from mmmae.utils.delta_checkpoint import (MissingBaseCheckpointError,  # noqa: E402,E501
                                           WrongBaseCheckpointError,
                                           add_delta_loading)
 
 CLEAR_ERRORS = (ConfigNotFoundError, UnknownTypeError, UnsafeCheckpointError,
                 CorruptCheckpointError, MissingBaseCheckpointError,
-                WrongBaseCheckpointError, ConfigKeyError)
+                WrongBaseCheckpointError, OutputOverwritesInputError,
+                DiskFullError, ConfigKeyError)
 
 
 def parse_args(argv=None):
@@ -152,6 +157,12 @@ def merge_args(cfg, args):
         cfg.model = cfg.tta_model
     if args.out is not None:
         cfg = set_output_dir(cfg, args.out)
+    # Predictions and pictures are named after the input files.
+    for root in data_roots(cfg.get('test_dataloader', {}).get('dataset')):
+        for option, folder in (('--out', args.out),
+                               ('--show-dir', args.show_dir)):
+            if folder is not None:
+                check_out_dir_outside(folder, root, option)
     return cfg
 
 
@@ -163,9 +174,16 @@ def main(argv=None):
     cfg = merge_args(cfg, args)
     setup_cpu_distributed(cfg, args.launcher)
 
-    runner = build_runner(cfg)
-    with explain_registry_errors(cfg):
-        metrics = runner.test()
+    # --out: the metrics write into a staging folder whose files are moved
+    # into args.out once the test is complete, so a kill never leaves a
+    # truncated prediction there.
+    with staged_dir(args.out) if args.out else contextlib.nullcontext() \
+            as staging:
+        if staging is not None:
+            cfg = set_output_dir(cfg, staging)
+        runner = build_runner(cfg)
+        with explain_registry_errors(cfg):
+            metrics = runner.test()
     if is_main_process():
         print(format_metrics(metrics), flush=True)
 

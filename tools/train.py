@@ -20,9 +20,11 @@ from mmmae.utils import (ConfigNotFoundError, CorruptCheckpointError,  # noqa: E
                          register_all_modules, setup_cpu_distributed,
                          trust_checkpoint)
 from mmmae.utils.config_errors import ConfigKeyError  # noqa: E402
+from mmmae.utils.atomic_io import DiskFullError  # noqa: E402
+from mmmae.utils.resume import find_resume_checkpoint  # noqa: E402
 
 CLEAR_ERRORS = (ConfigNotFoundError, UnknownTypeError, UnsafeCheckpointError,
-                CorruptCheckpointError, ConfigKeyError)
+                CorruptCheckpointError, DiskFullError, ConfigKeyError)
 
 
 def parse_args(argv=None):
@@ -97,8 +99,12 @@ def merge_args(cfg, args):
             cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
     if args.resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
+        # The newest complete checkpoint, even when last_checkpoint is
+        # empty or names a truncated or deleted file; none: from scratch.
+        found = find_resume_checkpoint(cfg.work_dir)
+        cfg.resume = found is not None
+        if found is not None:
+            cfg.load_from = found
     elif args.resume is not None:
         if not osp.isfile(args.resume):
             raise SystemExit(f'--resume: checkpoint file not found: '

@@ -6,9 +6,9 @@ do not resume) and published with one ``os.rename`` once every
 file and the completion marker are written. ``<out_dir>`` therefore either
 does not exist or is complete; an interrupted run leaves only the staging
 folder, which no dataset points at. Inside the staging folder each file is
-written to a hidden temporary name and moved into place with ``os.replace``,
-so a file that exists is a whole file and a restarted run may keep it
-(``resume=True``).
+written to a hidden temporary name, fsynced and moved into place with
+``os.replace`` (:mod:`mmmae.utils.atomic_io`), so a file that exists is a
+whole file and a restarted run may keep it (``resume=True``).
 """
 import json
 import os
@@ -16,8 +16,9 @@ import os.path as osp
 import shutil
 from typing import Optional
 
-import cv2
 import numpy as np
+
+from mmmae.utils import atomic_io
 
 MARKER = '.complete'
 STAGING_SUFFIX = '.incomplete'
@@ -45,11 +46,9 @@ def _jsonable(obj):
 
 
 def atomic_write_bytes(path: str, data: bytes) -> None:
-    """Write ``data`` to a hidden temp name next to ``path``, then rename."""
-    tmp = osp.join(osp.dirname(path), f'.{osp.basename(path)}.tmp')
-    with open(tmp, 'wb') as f:
-        f.write(data)
-    os.replace(tmp, path)
+    """Write ``data`` to a hidden temp name next to ``path``, fsync, rename
+    (:func:`mmmae.utils.atomic_io.atomic_write_bytes`)."""
+    atomic_io.atomic_write_bytes(path, data)
 
 
 def atomic_write_png(path: str, img: np.ndarray) -> None:
@@ -62,11 +61,7 @@ def atomic_write_png(path: str, img: np.ndarray) -> None:
     """
     if img.ndim == 3:
         img = np.ascontiguousarray(img[..., ::-1])  # RGB -> BGR for cv2
-    ok, buf = cv2.imencode('.png', img)
-    if not ok:
-        raise OSError(f'could not encode {path} (shape {img.shape}, '
-                      f'dtype {img.dtype})')
-    atomic_write_bytes(path, buf.tobytes())
+    atomic_io.atomic_imwrite(path, img)
 
 
 def _pid_alive(pid: int) -> bool:

@@ -18,8 +18,11 @@ def register_all_modules(init_default_scope: bool = True) -> None:
     import mmmae.evaluation  # noqa: F401
     import mmmae.models  # noqa: F401
     import mmmae.visualization  # noqa: F401
+    from .atomic_backend import install_atomic_local_backend
     from .checkpoint import register_safe_checkpoint_loader
     register_safe_checkpoint_loader()
+    # Checkpoints and other mmengine file writes: temp file, fsync, rename.
+    install_atomic_local_backend()
 
     if not init_default_scope:
         return

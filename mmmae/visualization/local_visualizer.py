@@ -10,6 +10,7 @@ from mmseg.visualization import SegLocalVisualizer
 
 from mmmae.datasets.nyuv2_classes import NYUV2_CLASSES, NYUV2_PALETTE
 from mmmae.registry import VISUALIZERS
+from mmmae.utils.atomic_io import atomic_imwrite
 from .depth_colormap import colorize_depth, depth_range
 
 
@@ -154,6 +155,6 @@ class MultiTaskLocalVisualizer(SegLocalVisualizer):
         if show:
             self.show(drawn, win_name=name, wait_time=wait_time)
         if out_file is not None:
-            mmcv.imwrite(mmcv.rgb2bgr(drawn), out_file)
+            atomic_imwrite(out_file, mmcv.rgb2bgr(drawn))
         else:
             self.add_image(name, drawn, step)

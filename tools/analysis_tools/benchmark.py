@@ -43,7 +43,6 @@ data preprocessor is not part of the timing.
 """
 import argparse
 import json
-import os
 import os.path as osp
 import resource
 import sys
@@ -56,6 +55,8 @@ from mmengine.config import DictAction
 from torch import nn
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
+
+from mmmae.utils.atomic_io import atomic_write_text  # noqa: E402
 
 FUSED_SDPA = ('_scaled_dot_product_flash_attention',
               '_scaled_dot_product_efficient_attention',
@@ -534,9 +535,7 @@ def main(argv=None):
     result = benchmark(args)
     print(report(result))
     if args.out:
-        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-        with open(args.out, 'w') as f:
-            json.dump(result, f, indent=2)
+        atomic_write_text(args.out, json.dumps(result, indent=2))
     return result
 
 

@@ -8,12 +8,12 @@ untrained baseline that a trained checkpoint is compared with.
 import argparse
 import os.path as osp
 
-import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner import set_random_seed
 
 from mmmae.registry import MODELS
 from mmmae.utils import register_all_modules
+from mmmae.utils.atomic_io import atomic_torch_save
 
 
 def parse_args(argv=None):
@@ -44,8 +44,8 @@ def main(argv=None):
     model = MODELS.build(cfg.model)
     model.init_weights()
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    torch.save(dict(state_dict=state, meta=dict(config=args.config)),
-               args.out)
+    atomic_torch_save(dict(state_dict=state, meta=dict(config=args.config)),
+                      args.out)
     print(f'saved the untrained model of {osp.basename(args.config)} '
           f'to {args.out}')
 

@@ -53,7 +53,7 @@ def make_toy_multidomain(root: str,
         size (int): Image side in pixels.
         seed (int): Seed of the random placement and noise.
     """
-    from PIL import Image
+    from mmmae.utils.atomic_io import atomic_imwrite
     rng = np.random.default_rng(seed)
     classes = toy_classes(num_classes)
     side = max(size // 2, 2)
@@ -69,5 +69,6 @@ def make_toy_multidomain(root: str,
                 img[y:y + side, x:x + side] = rgb
                 img += rng.normal(0., noise, img.shape)
                 img = np.clip(img, 0, 255).astype(np.uint8)
-                Image.fromarray(img).save(osp.join(folder, f'{k:04d}.png'))
+                atomic_imwrite(osp.join(folder, f'{k:04d}.png'),
+                               img[..., ::-1])  # RGB -> cv2's BGR
     return sorted(name for name, _ in classes)

@@ -12,13 +12,13 @@ import os.path as osp
 from typing import Optional, Sequence
 
 import cv2
-import mmcv
 import numpy as np
 import torch
 from mmengine.hooks import Hook
 from torch import Tensor
 
 from mmmae.registry import HOOKS
+from mmmae.utils.atomic_io import atomic_imwrite
 
 GREY = 128
 _PALETTE = np.random.RandomState(0).randint(0, 256, (256, 3)).astype(np.uint8)
@@ -124,7 +124,7 @@ class ReconstructionHook(Hook):
             name = osp.splitext(osp.basename(path))[0] if path \
                 else f'{self._drawn:04d}'
             image = draw_reconstruction(sample)
-            mmcv.imwrite(image[..., ::-1], osp.join(out_dir, f'{name}.png'))
+            atomic_imwrite(osp.join(out_dir, f'{name}.png'), image[..., ::-1])
             self._drawn += 1
 
     def after_val_iter(self, runner, batch_idx, data_batch=None,

@@ -11,6 +11,7 @@ from mmengine.utils import mkdir_or_exist
 from mmengine.visualization import Visualizer
 
 from mmmae.registry import HOOKS
+from mmmae.utils.output_guard import check_outputs_spare_inputs
 
 
 def read_display_image(path: str, backend_args: Optional[dict] = None,
@@ -121,6 +122,8 @@ class MultiTaskVisualizationHook(Hook):
             out_file = None
             if self.show_dir is not None:
                 out_file = osp.join(self.show_dir, f'{stem}.png')
+                # show_dir may be the image folder: never draw over inputs.
+                check_outputs_spare_inputs([out_file], dict(image=path))
             self._visualizer.add_datasample(
                 f'test_{stem}', self._image(sample), data_sample=sample,
                 show=self.show, wait_time=self.wait_time, out_file=out_file,
