@@ -38,10 +38,11 @@ CLOSE = 0.8  # a top-level file key this close to a known one is a typo
 _SUGGEST = 0.6  # cutoff for "did you mean" once a key is known to be wrong
 
 # Top-level keys read outside the Runner: mmengine's tools, tools/test.py
-# (--tta), FlexibleRunner.
+# (--tta), mmmae.apis (test_pipeline), FlexibleRunner.
 TOOL_KEYS = frozenset({
     'custom_imports', 'runner_type', 'tta_model', 'tta_pipeline',
-    'default_scope', 'launcher', 'work_dir', 'strategy', 'compile'
+    'test_pipeline', 'default_scope', 'launcher', 'work_dir', 'strategy',
+    'compile'
 })
 # Conventional helper variables of OpenMMLab configs: never flagged, even
 # when a leaf has overridden everything that used them.
@@ -332,8 +333,9 @@ def check_file_keys(cfg) -> List[str]:
 
 def check_option_keys(cfg, options: Dict[str, object]) -> List[str]:
     """Top-level keys of ``--cfg-options`` that ``cfg`` (before merging)
-    does not have and that are not known."""
-    known = known_top_level_keys(cfg)
+    does not have and that are not known; a helper the config lacks counts
+    as unknown: setting it would reach nothing (``optimizer.lr=...``)."""
+    known = known_top_level_keys(cfg) - HELPER_KEYS | TOOL_KEYS
     problems = []
     for dotted in options:
         top = str(dotted).split('.')[0]
@@ -348,7 +350,7 @@ def check_option_keys(cfg, options: Dict[str, object]) -> List[str]:
 def ineffective_options(cfg, options: Dict[str, object]) -> List[str]:
     """``--cfg-options`` keys that set a top-level helper other parts of the
     config already read (``data_root=...``): the override reaches nothing."""
-    runner_keys = known_top_level_keys(cfg) - HELPER_KEYS
+    runner_keys = known_top_level_keys(cfg) - HELPER_KEYS | TOOL_KEYS
     used = None
     found = []
     for dotted in options:

@@ -203,6 +203,11 @@ def test_option_keys_at_the_top_level():
     assert check_option_keys(cfg, {'zzqx': 1}) == [
         "unknown config key 'zzqx' (--cfg-options zzqx)"
     ]
+    # So is a helper the config lacks: setting it would reach nothing.
+    assert check_option_keys(cfg, {'optimizer.lr': 1}) == [
+        "unknown config key 'optimizer' (did you mean 'optim_wrapper'?) "
+        '(--cfg-options optimizer.lr)'
+    ]
 
 
 def test_options_are_not_merged_when_they_fail(tmp_path):
