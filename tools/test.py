@@ -26,11 +26,13 @@ from mmmae.utils.output_guard import (OutputOverwritesInputError,  # noqa: E402,
 from mmmae.utils.delta_checkpoint import (MissingBaseCheckpointError,  # noqa: E402,E501
                                           WrongBaseCheckpointError,
                                           add_delta_loading)
+from mmmae.utils.model_identity import (WrongModelCheckpointError,  # noqa: E402,E501
+                                        add_model_check)
 
 CLEAR_ERRORS = (ConfigNotFoundError, UnknownTypeError, UnsafeCheckpointError,
                 CorruptCheckpointError, MissingBaseCheckpointError,
-                WrongBaseCheckpointError, OutputOverwritesInputError,
-                DiskFullError, ConfigKeyError)
+                WrongBaseCheckpointError, WrongModelCheckpointError,
+                OutputOverwritesInputError, DiskFullError, ConfigKeyError)
 
 
 def parse_args(argv=None):
@@ -145,6 +147,9 @@ def merge_args(cfg, args):
     # Delta checkpoints (DeltaCheckpointHook) load their base first.
     base = args.base_checkpoint
     add_delta_loading(cfg, base[0] if base and len(base) == 1 else base)
+    # A checkpoint of another model (CLIP for MultiMAE, full fine-tuning
+    # for a prompt config) fails naming both models.
+    add_model_check(cfg)
 
     if args.show or args.show_dir:
         cfg = trigger_visualization_hook(cfg, args)
