@@ -44,6 +44,11 @@ def checkpoint_problem(path: str) -> Optional[str]:
     size = osp.getsize(path)
     if size == 0:
         return 'the file is empty (0 bytes)'
+    with open(path, 'rb') as f:
+        magic = f.read(4)
+    if magic == b'PK\x03\x04' and not zipfile.is_zipfile(path):
+        return f'it is truncated ({size} bytes: the zip archive ends ' \
+               'before its central directory)'
     if zipfile.is_zipfile(path):
         try:
             with zipfile.ZipFile(path) as zf:
@@ -62,8 +67,9 @@ def checkpoint_problem(path: str) -> Optional[str]:
     try:
         load_checkpoint_file(path, map_location='cpu')
     except Exception as e:
+        first = (str(e).splitlines() or [type(e).__name__])[0]
         return f'it is truncated or not a checkpoint ({size} bytes, not ' \
-               f'a torch zip archive, and loading it failed: {e})'
+               f'a torch zip archive, and loading it failed: {first})'
     return None
 
 
