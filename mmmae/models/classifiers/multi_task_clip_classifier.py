@@ -55,6 +55,9 @@ class MultiTaskCLIPClassifier(BaseModel):
         prompt (dict, optional): A :class:`BaseCLIPPrompt` config; the
             classifier fills in the tasks and the tower sizes. None:
             zero-shot CLIP (or full fine-tuning with ``frozen=False``).
+            With the prompt's ``ctx_init`` the texts read "<phrase>
+            <class>." and the context starts from the phrase's word
+            embeddings, taken again after ``init_weights`` loads CLIP.
         tokenizer (dict, optional): Defaults to ``CLIPTokenizer`` with the
             text tower's context length.
         template (str): Text of each class when the prompt learns no text
