@@ -38,7 +38,7 @@ test_cfg = dict(type='TestLoop')
 default_hooks = dict(
     logger=dict(interval=20), checkpoint=dict(interval=50))
 # Checkpoints keep the prompts only (the random tiny CLIP goes to
-# work_dir/frozen_base.pth once).
+# work_dir/frozen_base-<fingerprint>.pth once).
 custom_hooks = [
     dict(type='TrainableParamsHook'),
     dict(type='DeltaCheckpointHook'),

@@ -15,7 +15,7 @@
 # delta1 0.665, in 8 min of CPU time (user; 22 min wall on 2 cores shared
 # with other jobs). The full fine-tuning config's header reports ~45 / ~0.7.
 # Checkpoints hold the trained part only; the random frozen weights go once
-# to <work_dir>/frozen_base.pth, which tools/test.py loads first.
+# to <work_dir>/frozen_base-<fingerprint>.pth, which tools/test.py loads first.
 _base_ = ['./vpt-deep_multimae-tiny_p8_1xb8_300i_nyuv2synth-64x64.py']
 
 model = dict(backbone=dict(
