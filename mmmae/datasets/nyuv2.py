@@ -9,7 +9,7 @@ from mmmae.registry import DATASETS
 from .nyuv2_classes import NYUV2_CLASSES, NYUV2_PALETTE
 
 MODALITIES = ('rgb', 'depth')
-TARGETS = ('depth', 'semseg')
+TARGETS = ('depth', 'semseg', 'normals', 'edge')
 
 
 def _check_subset(values, allowed, arg):
@@ -24,7 +24,7 @@ def _check_subset(values, allowed, arg):
 
 @DATASETS.register_module()
 class NYUv2MultiTaskDataset(BaseDataset):
-    """NYUv2 for depth and 40-class segmentation, from any input subset.
+    """NYUv2 for depth, 40-class segmentation, normals and boundaries.
 
     Layout (DESIGN.md section 5, written by ``tools/dataset_converters/
     nyuv2.py`` and by the synthetic generator)::
@@ -33,6 +33,11 @@ class NYUv2MultiTaskDataset(BaseDataset):
         data_root/{train,test}/depth/<name>.png        uint16 millimetres
         data_root/{train,test}/semseg/<name>.png       0 unlabelled, 1..40
         data_root/{train,test}/mask_valid/<name>.png   0 invalid, 255 valid
+        data_root/{train,test}/normals/<name>.png      16-bit RGB (n+1)/2
+        data_root/{train,test}/edge/<name>.png         8-bit, 255 boundary
+
+    Any subset of the tasks can be loaded; only their folders must exist.
+    ``metainfo['tasks']`` lists the loaded ones (``targets``).
 
     Each sample lists the paths the pipeline needs: ``<name>_path`` for every
     input modality and target, ``mask_valid_path`` when depth is read and
@@ -47,11 +52,13 @@ class NYUv2MultiTaskDataset(BaseDataset):
         modalities (Sequence[str]): Inputs, a non-empty subset of
             ('rgb', 'depth'). Default ('rgb',).
         targets (Sequence[str]): Ground truth to load, a subset of
-            ('depth', 'semseg'). Default both.
+            ('depth', 'semseg', 'normals', 'edge'). Default
+            ('depth', 'semseg'), the folders every version of the layout
+            has.
         use_mask_valid (bool): Read ``mask_valid`` with depth (missing files
             are an error). If False, only depth 0 is invalid. Default True.
         data_prefix (dict, optional): Folder per name (rgb, depth, semseg,
-            mask_valid), relative to ``data_root``. Default
+            mask_valid, normals, edge), relative to ``data_root``. Default
             ``{name: f'{split}/{name}'}``.
         suffix (str): File suffix. Default '.png'.
         **kwargs: ``pipeline``, ``test_mode``, ``indices``, ``metainfo``,
@@ -92,8 +99,11 @@ class NYUv2MultiTaskDataset(BaseDataset):
                                  f'"{split}" (or pass data_prefix)')
             data_prefix = {
                 name: f'{split}/{name}'
-                for name in ('rgb', 'depth', 'semseg', 'mask_valid')
+                for name in ('rgb', 'depth', 'semseg', 'mask_valid',
+                             'normals', 'edge')
             }
+        kwargs['metainfo'] = dict(kwargs.get('metainfo') or {},
+                                  tasks=self.targets)
         super().__init__(data_root=data_root, data_prefix=data_prefix,
                          **kwargs)
 
@@ -111,6 +121,10 @@ class NYUv2MultiTaskDataset(BaseDataset):
         if not osp.isdir(folder):
             hint = (' (set use_mask_valid=False to rely on depth == 0 alone)'
                     if name == 'mask_valid' else '')
+            if name in ('normals', 'edge'):
+                hint = (f' (task "{name}" needs a dataset written by the '
+                        'current tools/dataset_converters/nyuv2.py or '
+                        'synthetic_nyuv2.py; rerun them with --overwrite)')
             raise FileNotFoundError(
                 f'{name} folder "{folder}" does not exist under data root '
                 f'"{self.data_root}"{hint}')

@@ -11,26 +11,41 @@ agree exactly:
   one-pixel object boundaries and on clutter);
 * rgb is a per-class colour and texture, evaluated in world coordinates (so
   floor planks foreshorten with distance), shaded by the surface normal and
-  darkened with distance.
+  darkened with distance;
+* normals are the exact normal of the hit face, in the camera frame (x
+  right, y down, z forward, as OpenCV), facing the camera, stored as a
+  16-bit RGB PNG ``round((n + 1) / 2 * 65535)``; invalid (the 0 vector,
+  stored 32768) where depth is missing, as normals computed from real depth
+  would be;
+* edge (boundaries) marks, one pixel wide, where the class changes or the
+  depth jumps (a different surface more than 3 % nearer or farther) between
+  a pixel and its left or upper neighbour, stored as 255 on 0;
+* sal (saliency) is the boxes standing on the floor (furniture and
+  clutter), stored as 255 on 0.
 
 Depth is missing (0, ``mask_valid`` 0) behind window glass and in a few random
 holes, as in real structured-light data. Every sample is drawn from its own
 random stream ``(seed, split, index)``, so the output does not depend on the
 number of samples asked for or on the order they are written.
 """
+import json
 import os
 import os.path as osp
 from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .geometry import encode_normals
 from .io_utils import (Progress, atomic_write_png, check_out_dir,
-                       prepare_staging, publish)
+                       prepare_staging, publish, read_marker)
 from .nyuv2_classes import nyuv2_class_id
 
 SPLITS = ('train', 'test')
-FOLDERS = ('rgb', 'depth', 'semseg', 'mask_valid')
-GENERATOR_VERSION = 1
+FOLDERS = ('rgb', 'depth', 'semseg', 'mask_valid', 'normals', 'edge', 'sal')
+# 2: normals, edge and sal folders. A folder of an older version is
+# regenerated (it holds nothing but generated files).
+GENERATOR_VERSION = 2
+EDGE_DEPTH_JUMP = 0.03  # relative depth change that makes a boundary
 MAX_DEPTH = 10.0  # metres; farther hits are treated as missing depth
 
 # class name -> (base RGB colour, texture name)
@@ -166,11 +181,13 @@ def render_scene(rng: np.random.Generator,
 
     Returns:
         dict: ``rgb`` (H, W, 3) uint8, ``depth`` (H, W) uint16 millimetres
-        (0 where missing), ``semseg`` (H, W) uint8 (0 unlabelled, 1..40) and
-        ``mask_valid`` (H, W) uint8 (255 valid, 0 missing).
+        (0 where missing), ``semseg`` (H, W) uint8 (0 unlabelled, 1..40),
+        ``mask_valid`` (H, W) uint8 (255 valid, 0 missing), ``normals``
+        (H, W, 3) uint16 (RGB = x, y, z encoded as (n + 1) / 2 * 65535),
+        ``edge`` and ``sal`` (H, W) uint8 (255 on 0).
 
     Shapes:
-        size (H, W) -> rgb (H, W, 3), depth/semseg/mask_valid (H, W)
+        size (H, W) -> rgb/normals (H, W, 3), others (H, W)
     """
     h, w = size
     f = 0.82 * w * rng.uniform(0.9, 1.1)  # NYUv2: fx ~ 519 px at 640 px
@@ -232,6 +249,7 @@ def render_scene(rng: np.random.Generator,
             glass |= sel
 
     # Furniture on the floor; the perspective makes far boxes small.
+    first_box = inst + 1  # boxes (furniture, clutter) are the salient ones
     for _ in range(rng.integers(2, 6)):
         name = rng.choice(list(_FURNITURE))
         (w0, w1), (h0, h1), (d0, d1) = _FURNITURE[name]
@@ -284,12 +302,49 @@ def render_scene(rng: np.random.Generator,
     depth_mm = depth_mm.reshape(h, w).clip(0, 65535).astype(np.uint16)
     depth_mm[invalid] = 0
     mask_valid = np.where(invalid, 0, 255).astype(np.uint8)
-    return dict(rgb=rgb, depth=depth_mm, semseg=semseg, mask_valid=mask_valid)
+
+    # Normals: world -> camera (x right, y up) -> OpenCV (y down).
+    n_cam = hits.normal @ rot  # (R^T n)^T = n^T R
+    n_cam[:, 1] *= -1
+    n_cam = n_cam.reshape(h, w, 3)
+    n_cam[invalid] = 0
+    normals = encode_normals(n_cam)
+
+    cls_map = hits.cls.reshape(h, w)
+    t_map = np.where(np.isfinite(depth), depth, MAX_DEPTH * 10).reshape(h, w)
+    edge = np.zeros((h, w), bool)
+    for a, b in (((slice(None), slice(1, None)), (slice(None), slice(None,
+                                                                      -1))),
+                 ((slice(1, None), slice(None)), (slice(None, -1),
+                                                  slice(None)))):
+        jump = np.abs(t_map[a] - t_map[b]) > \
+            EDGE_DEPTH_JUMP * np.minimum(t_map[a], t_map[b])
+        edge[a] |= (cls_map[a] != cls_map[b]) | \
+            ((inst_map[a] != inst_map[b]) & jump)
+    sal = inst_map >= first_box
+    # focal: not a folder; lets tests recompute normals from the depth.
+    return dict(rgb=rgb, depth=depth_mm, semseg=semseg, mask_valid=mask_valid,
+                normals=normals, focal=f, edge=np.where(edge, 255, 0).astype(np.uint8),
+                sal=np.where(sal, 255, 0).astype(np.uint8))
 
 
 def sample_rng(seed: int, split: str, index: int) -> np.random.Generator:
     """The random stream of one sample, independent of all other samples."""
     return np.random.default_rng([seed, SPLITS.index(split), index])
+
+
+def _is_older_version(out_dir: str, params: dict) -> bool:
+    """Whether ``out_dir`` is this generator's output of an older version
+    with otherwise the same parameters (safe to regenerate: every file in
+    it was generated)."""
+    marker = read_marker(out_dir) if osp.isdir(out_dir) else None
+    if not marker or marker.get('tool') != 'generate_synthetic_nyuv2':
+        return False
+    old = dict(marker.get('params') or {})
+    version = old.pop('version', 0)
+    new = {k: v for k, v in params.items() if k != 'version'}
+    return isinstance(version, int) and version < params['version'] and \
+        old == json.loads(json.dumps(new))
 
 
 def generate_synthetic_nyuv2(out_dir: str,
@@ -301,11 +356,12 @@ def generate_synthetic_nyuv2(out_dir: str,
                              progress: bool = False) -> Optional[dict]:
     """Write a synthetic dataset in the NYUv2 layout, atomically.
 
-    The layout is ``out_dir/{train,test}/{rgb,depth,semseg,mask_valid}/
-    <name>.png`` with ``<name>`` = ``000000``, ``000001``, ... The folder is
+    The layout is ``out_dir/{train,test}/{rgb,depth,semseg,mask_valid,
+    normals,edge,sal}/<name>.png`` with ``<name>`` = ``000000``, ``000001``, ... The folder is
     built as ``<out_dir>.incomplete`` and renamed when done; a ``.complete``
     manifest inside records the parameters. Calling again with the same
-    parameters is a no-op.
+    parameters is a no-op; a folder this generator wrote with the same
+    parameters but an older ``GENERATOR_VERSION`` is regenerated.
 
     Args:
         out_dir (str): Output folder, e.g. ``data/nyuv2_synth``.
@@ -330,6 +386,7 @@ def generate_synthetic_nyuv2(out_dir: str,
                          'must be >= 1')
     params = dict(version=GENERATOR_VERSION, num_train=int(num_train),
                   num_test=int(num_test), size=list(size), seed=int(seed))
+    overwrite = overwrite or _is_older_version(out_dir, params)
     if check_out_dir(out_dir, params, overwrite, 'generate_synthetic_nyuv2'):
         return None
     staging = prepare_staging(out_dir, params)

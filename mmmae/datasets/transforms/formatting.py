@@ -8,6 +8,7 @@ from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
 from mmmae.registry import TRANSFORMS
+from ..tasks import TASK_FIELDS
 
 
 @TRANSFORMS.register_module()
@@ -15,9 +16,12 @@ class PackMultiModalInputs(BaseTransform):
     """Pack the input modalities and the targets of one sample.
 
     ``inputs`` holds one tensor per name in ``results['modalities']``; the
-    data sample carries ``gt_sem_seg`` and ``gt_depth_map`` together (when
-    loaded), so one validation pass feeds both mmseg ``IoUMetric`` and
-    ``DepthMetric``.
+    data sample carries the ground truth of every task in
+    ``results['targets']`` under its field (``mmmae.datasets.tasks``:
+    ``gt_sem_seg``, ``gt_depth_map``, ``gt_normals``, ``gt_edge``,
+    ``gt_sal``, ``gt_parts``), so one validation pass feeds every task's
+    metric, and lists them in ``metainfo['tasks']``. A task whose ground
+    truth was not loaded is an error naming the task and the sample.
 
     Args:
         meta_keys (Sequence[str]): Keys copied into the data sample's
@@ -30,6 +34,8 @@ class PackMultiModalInputs(BaseTransform):
         semseg (H, W) uint8 -> inputs['semseg'] (1, H, W) int64
         gt_seg_map (H', W') -> gt_sem_seg.data (1, H', W') int64
         gt_depth_map (H', W') -> gt_depth_map.data (1, H', W') float32
+        gt_normals (H', W', 3) -> gt_normals.data (3, H', W') float32
+        gt_edge / gt_sal / gt_parts (H', W') -> .data (1, H', W') int64
     """
 
     def __init__(self,
@@ -57,14 +63,29 @@ class PackMultiModalInputs(BaseTransform):
                                'put LoadMultiModalFromFile first')
             inputs[name] = self._tensor(results[name], dtypes[name])
         sample = SegDataSample()
-        if 'gt_seg_map' in results:
-            sample.gt_sem_seg = PixelData(
-                data=self._tensor(results['gt_seg_map'], torch.int64))
-        if 'gt_depth_map' in results:
-            sample.gt_depth_map = PixelData(
-                data=self._tensor(results['gt_depth_map'], torch.float32))
+        # Without a target list (hand-built results), what is present.
+        tasks = tuple(results['targets']) if 'targets' in results else \
+            tuple(t for t, f in TASK_FIELDS.items() if f.key in results)
+        for task in tasks:
+            if task not in TASK_FIELDS:
+                raise KeyError(f'unknown task "{task}" in the targets of '
+                               f'{results.get("img_path")}; tasks are '
+                               f'{sorted(TASK_FIELDS)}')
+            if TASK_FIELDS[task].key not in results:
+                raise KeyError(
+                    f'the ground truth of task "{task}" '
+                    f'({TASK_FIELDS[task].key}) of {results.get("img_path")}'
+                    ' was not loaded; put LoadMultiModalFromFile (with '
+                    'load_targets) before PackMultiModalInputs')
+        for task, (key, field, kind) in TASK_FIELDS.items():
+            if key in results:
+                dtype = torch.float32 if kind in ('depth', 'normals') \
+                    else torch.int64
+                sample.set_field(
+                    PixelData(data=self._tensor(results[key], dtype)), field)
         meta = {k: results[k] for k in self.meta_keys if k in results}
         meta['modalities'] = tuple(results['modalities'])
+        meta['tasks'] = tasks
         meta.setdefault('flip', False)
         meta.setdefault('flip_direction', None)
         if 'img_shape' in meta:

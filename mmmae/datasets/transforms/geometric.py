@@ -2,21 +2,22 @@
 
 Each transform draws its random parameters once per sample and applies them
 to all maps listed in ``results['field_kinds']`` (see ``_fields.py``), with
-bilinear interpolation for rgb and nearest for depth and labels. Sizes follow
+bilinear interpolation for rgb, nearest for depth, labels, boundaries and
+saliency, and renormalised bilinear for normals (see ``_fields.py``; a flip
+also negates the normals' flipped axis). Sizes follow
 mmseg: ``scale`` is (w, h) as in ``Resize``; ``crop_size``/``size`` are
 (h, w) as in ``RandomCrop``.
 """
 import math
 from typing import Optional, Sequence, Tuple, Union
 
-import cv2
 import numpy as np
 from mmcv.image import rescale_size
 from mmcv.transforms import BaseTransform
 
 from mmmae.registry import TRANSFORMS
-from ._fields import (PAD_VALUE, apply_to_fields, first_shape, resize_map,
-                      spatial_fields)
+from ._fields import (PAD_VALUE, apply_to_fields, first_shape, flip_map,
+                      resize_map, spatial_fields)
 
 
 def _pair(size, name) -> Tuple[int, int]:
@@ -203,6 +204,9 @@ class MultiModalCenterCrop(BaseTransform):
 class MultiModalRandomFlip(BaseTransform):
     """Flip every modality together with probability ``prob``.
 
+    Normals maps also change sign along the flipped axis (x for horizontal),
+    so they keep pointing the way the mirrored surface faces.
+
     ``results['flip']`` records whether the sample is flipped overall (two
     flips cancel), which mmseg's segmentors read to un-flip predictions.
 
@@ -226,8 +230,8 @@ class MultiModalRandomFlip(BaseTransform):
         results.setdefault('flip_direction', None)
         if np.random.rand() >= self.prob:
             return results
-        code = 1 if self.direction == 'horizontal' else 0
-        apply_to_fields(results, lambda a, kind: cv2.flip(a, code))
+        apply_to_fields(results,
+                        lambda a, kind: flip_map(a, kind, self.direction))
         results['flip'] = not results['flip']
         results['flip_direction'] = self.direction
         return results

@@ -1,4 +1,4 @@
-"""Loading of rgb, depth, semantic labels and the depth validity mask."""
+"""Loading of rgb, depth, labels, normals, boundaries and saliency."""
 from typing import Optional
 
 import cv2
@@ -7,6 +7,9 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmmae.registry import TRANSFORMS
+from ..pascal_parts import read_human_parts
+from ..tasks import TASK_FIELDS
+from . import decoders
 from ._fields import KIND_OF_MODALITY, TARGET_KEYS
 
 
@@ -33,9 +36,11 @@ class LoadMultiModalFromFile(BaseTransform):
     """Load the input modalities and/or the targets of one sample.
 
     Inputs are ``results['modalities']`` (any of rgb, depth, semseg) and go
-    to ``results[<modality>]``. Targets are ``results['targets']`` (depth,
-    semseg) and go to ``results['gt_depth_map']`` / ``results['gt_seg_map']``
-    (mmseg's keys). File paths come from ``results['<name>_path']``.
+    to ``results[<modality>]``. Targets are ``results['targets']`` (any of
+    the tasks of ``mmmae.datasets.tasks``: semseg, depth, normals, edge,
+    sal, parts) and go to their key (``gt_seg_map``, ``gt_depth_map``,
+    ``gt_normals``, ``gt_edge``, ``gt_sal``, ``gt_parts``). File paths come
+    from ``results['<name>_path']``; the format follows the suffix.
 
     Decoding:
 
@@ -50,6 +55,21 @@ class LoadMultiModalFromFile(BaseTransform):
       (NYUv2), 0 = unlabelled -> ``ignore_index`` and 1..num_classes ->
       0..num_classes-1; otherwise values are kept. ``ignore_index`` on disk
       stays ignore. Any other value above the classes is an error.
+    * parts: as semseg without ``reduce_zero_label`` (0 = background), with
+      ``results['parts_num_classes']`` classes; a PASCAL-Part ``.mat`` is
+      converted (``mmmae.datasets.pascal_parts``).
+    * depth ``.npy``: float metres (NYUD-MT).
+    * normals: 8/16-bit RGB PNG ``(n + 1) / 2 * max`` or float ``.npy``
+      (H, W, 3). Lengths below ``normals_zero_tol`` are invalid (0 vector);
+      every other pixel must be unit length within ``normals_unit_tol``
+      (else an error names the file) and is renormalised. With
+      ``results['normals_label_path']`` (a ``.mat`` ``LabelMap``) and
+      ``results['normals_valid_labels']``, normals are kept only on those
+      labels (PASCAL-Context).
+    * edge: {0, 255} 8-bit PNG or {0, 1} map (255 = ignore) -> {0, 1};
+      anything else is an error naming the file. A ``.mat`` ``LabelMap``
+      gives its thinned Laplacian boundaries (PASCAL-Context).
+    * sal: grey PNG, 1 where ``v / 255 > 0.5``.
 
     All maps of a sample must have the same size; a mismatch names both
     files. To evaluate at the original resolution as mmseg does, load inputs
@@ -65,11 +85,15 @@ class LoadMultiModalFromFile(BaseTransform):
         num_classes (int, optional): Valid classes after decoding. None
             takes ``results['num_classes']``; if absent, no range check.
         ignore_index (int): Ignore label. Default 255.
+        normals_zero_tol (float): Shorter normals are invalid. Default 0.1.
+        normals_unit_tol (float): Allowed |length - 1| of valid normals.
+            Default 0.1.
         backend_args (dict, optional): mmengine file backend arguments.
 
     Shapes:
         files (H, W[, C]) -> rgb (H, W, 3) uint8, depth / gt_depth_map
-        (H, W) float32 metres, semseg / gt_seg_map (H, W) uint8
+        (H, W) float32 metres, semseg / gt_seg_map, gt_parts (H, W) uint8,
+        gt_normals (H, W, 3) float32, gt_edge / gt_sal (H, W) uint8
     """
 
     def __init__(self,
@@ -79,6 +103,8 @@ class LoadMultiModalFromFile(BaseTransform):
                  reduce_zero_label: Optional[bool] = None,
                  num_classes: Optional[int] = None,
                  ignore_index: int = 255,
+                 normals_zero_tol: float = 0.1,
+                 normals_unit_tol: float = 0.1,
                  backend_args: Optional[dict] = None):
         self.load_inputs = load_inputs
         self.load_targets = load_targets
@@ -86,6 +112,8 @@ class LoadMultiModalFromFile(BaseTransform):
         self.reduce_zero_label = reduce_zero_label
         self.num_classes = num_classes
         self.ignore_index = ignore_index
+        self.normals_tols = dict(zero_tol=normals_zero_tol,
+                                 unit_tol=normals_unit_tol)
         self.backend_args = backend_args
 
     # -- decoders -----------------------------------------------------------
@@ -102,6 +130,8 @@ class LoadMultiModalFromFile(BaseTransform):
         return np.ascontiguousarray(img[..., ::-1])  # cv2 BGR -> RGB
 
     def _depth(self, path: str) -> np.ndarray:
+        if path.endswith('.npy'):
+            return decoders.depth_from_npy(path)
         raw = read_png(path, self.backend_args)
         if raw.ndim != 2:
             raise ValueError(f'{path}: depth must have one channel, got '
@@ -126,15 +156,19 @@ class LoadMultiModalFromFile(BaseTransform):
         self._check_same_size(depth_path, depth, mask_path, mask)
         depth[mask == 0] = 0
 
-    def _labels(self, path: str, results: dict) -> np.ndarray:
+    def _labels(self, path: str, results: dict,
+                task: str = 'semseg') -> np.ndarray:
         raw = read_png(path, self.backend_args)
         if raw.ndim != 2:
-            raise ValueError(f'{path}: semseg must be a single-channel label '
+            raise ValueError(f'{path}: {task} must be a single-channel label '
                              f'map, got shape {raw.shape}')
-        reduce = self.reduce_zero_label
-        if reduce is None:
-            reduce = results.get('reduce_zero_label', True)
-        num_classes = self.num_classes or results.get('num_classes')
+        if task == 'parts':
+            reduce, num_classes = False, results.get('parts_num_classes')
+        else:
+            reduce = self.reduce_zero_label
+            if reduce is None:
+                reduce = results.get('reduce_zero_label', True)
+            num_classes = self.num_classes or results.get('num_classes')
         raw = raw.astype(np.int64)
         ignore = raw == self.ignore_index
         if reduce:
@@ -155,7 +189,39 @@ class LoadMultiModalFromFile(BaseTransform):
         labels[ignore] = self.ignore_index
         return labels.astype(np.uint8 if self.ignore_index < 256 else np.int64)
 
-    def _load(self, name: str, results: dict) -> np.ndarray:
+    def _normals(self, path: str, results: dict) -> np.ndarray:
+        if path.endswith('.npy'):
+            normals = decoders.normals_from_array(
+                decoders.load_npy(path), path, **self.normals_tols)
+        else:
+            raw = read_png(path, self.backend_args)
+            if raw.ndim == 3:
+                raw = raw[..., ::-1]  # cv2 BGR -> RGB = x, y, z
+            normals = decoders.normals_from_png(raw, path,
+                                                **self.normals_tols)
+        label_path = results.get('normals_label_path')
+        if label_path:
+            normals = decoders.mask_normals(
+                normals, decoders.mat_label_map(label_path),
+                results['normals_valid_labels'], label_path)
+        return normals
+
+    def _edge(self, path: str) -> np.ndarray:
+        if path.endswith('.mat'):
+            return decoders.edge_from_mat(path)
+        raw = decoders.load_npy(path) if path.endswith('.npy') else \
+            read_png(path, self.backend_args)
+        return decoders.binary_map(raw, path, 'edge', self.ignore_index)
+
+    def _parts(self, path: str, results: dict, shape) -> np.ndarray:
+        if path.endswith('.mat'):
+            if shape is None:
+                raise ValueError(f'{path}: load an image before the human '
+                                 'parts of a .mat (its size is needed)')
+            return read_human_parts(path, shape, self.ignore_index)
+        return self._labels(path, results, 'parts')
+
+    def _load(self, name: str, results: dict, shape=None) -> np.ndarray:
         path = results.get(f'{name}_path')
         if not path:
             raise KeyError(f'no "{name}_path" in the sample '
@@ -167,8 +233,17 @@ class LoadMultiModalFromFile(BaseTransform):
             return self._depth(path)
         if name == 'semseg':
             return self._labels(path, results)
-        raise ValueError(f'unknown modality "{name}"; expected rgb, depth or '
-                         'semseg')
+        if name == 'normals':
+            return self._normals(path, results)
+        if name == 'edge':
+            return self._edge(path)
+        if name == 'sal':
+            return decoders.saliency_from_png(
+                read_png(path, self.backend_args), path)
+        if name == 'parts':
+            return self._parts(path, results, shape)
+        raise ValueError(f'unknown modality "{name}"; expected rgb or one of '
+                         f'{sorted(TASK_FIELDS)}')
 
     @staticmethod
     def _check_same_size(path_a, arr_a, path_b, arr_b):
@@ -185,13 +260,17 @@ class LoadMultiModalFromFile(BaseTransform):
         if self.load_inputs:
             names += [(m, m) for m in results['modalities']]
         if self.load_targets:
-            names += [(t, TARGET_KEYS[t]) for t in results.get('targets', ())]
+            names += [(t, TARGET_KEYS.get(t, t))
+                      for t in results.get('targets', ())]
         for name, key in names:
             if name not in KIND_OF_MODALITY:
-                raise ValueError(f'unknown modality "{name}"; expected one '
+                raise ValueError(f'unknown modality or task "{name}" of '
+                                 f'{results.get("img_path")}; expected one '
                                  f'of {sorted(KIND_OF_MODALITY)}')
             if name not in loaded:
-                arr = self._load(name, results)
+                shape = next(iter(loaded.values()))[1].shape[:2] \
+                    if loaded else results.get('ori_shape')
+                arr = self._load(name, results, shape)
                 loaded[name] = (results[f'{name}_path'], arr)
             keys.append((name, key))
             kinds[key] = KIND_OF_MODALITY[name]
