@@ -432,3 +432,23 @@ def test_unfrozen_prompt_model_warns_and_saves_full(tmp_path):
     assert DELTA_KEY not in ckpt['meta']
     params = {n for n, _ in runner.model.named_parameters()}
     assert params <= set(ckpt['state_dict'])
+
+
+def test_copied_work_dir_finds_its_base(tmp_path):
+    """The recorded base is gone, a file of its name sits next to the
+    delta checkpoint (the work dir was moved): that one is used."""
+    runner = _train(tmp_path / 'run')
+    expected = _outputs(runner.model)
+    os.rename(tmp_path / 'run', tmp_path / 'moved')
+    delta = str(tmp_path / 'moved' / 'iter_2.pth')
+    model = _fresh()
+    load_checkpoint(model, delta)
+    _assert_same(_outputs(model), expected)
+    # The Runner path (tools/test.py) looks next to its load_from.
+    cfg = dict(custom_hooks=[])
+    add_delta_loading(cfg)
+    tester = Runner(model=_model_cfg(), work_dir=str(tmp_path / 'test'),
+                    load_from=delta, custom_hooks=cfg['custom_hooks'],
+                    default_scope='mmmae', experiment_name=uuid.uuid4().hex)
+    tester.load_or_resume()
+    _assert_same(_outputs(tester.model), expected)
