@@ -46,3 +46,19 @@ def sample_files(tmp_path):
     paths = {k: write_png(str(tmp_path / k / 'a.png'), v)
              for k, v in arrays.items()}
     return paths, arrays
+
+
+@pytest.fixture(params=['npy', 'png'])
+def nyud_mt(tmp_path, request):
+    """A tiny NYUD_MT folder in either release's format: (root, arrays)."""
+    from mt_layouts import make_nyud_mt
+    root = str(tmp_path / 'NYUD_MT')
+    return root, make_nyud_mt(root, png_version=request.param == 'png')
+
+
+@pytest.fixture
+def pascal_mt(tmp_path):
+    """A tiny PASCAL_MT folder: (root, arrays)."""
+    from mt_layouts import make_pascal_mt
+    root = str(tmp_path / 'PASCAL_MT')
+    return root, make_pascal_mt(root)
