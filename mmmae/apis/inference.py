@@ -53,6 +53,11 @@ def init_model(config: Union[str, Path, Config],
 
     Returns:
         nn.Module: the model, with ``cfg`` and ``dataset_meta`` attached.
+
+    Raises:
+        WrongModelCheckpointError: ``checkpoint`` holds another model than
+            the config builds (its ``meta['mmmae_model']`` record, or the
+            trained parameters it lacks); the message names both.
     """
     from mmmae.utils import load_config, register_all_modules
     register_all_modules(init_default_scope=False)

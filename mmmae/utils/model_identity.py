@@ -22,7 +22,7 @@ from collections import Counter
 from typing import Dict, List, Optional
 
 import torch.nn as nn
-from mmengine.model import is_model_wrapper
+from mmengine.model import BaseTTAModel, is_model_wrapper
 
 IDENTITY_KEY = 'mmmae_model'
 _ENCODERS = ('backbone', 'vision_encoder', 'text_encoder')
@@ -36,7 +36,11 @@ class WrongModelCheckpointError(ValueError):
 
 
 def _unwrap(model: nn.Module) -> nn.Module:
-    return model.module if is_model_wrapper(model) else model
+    """The model inside a DDP wrapper or a test-time-augmentation model
+    (``tools/test.py --tta``): the checkpoint holds that one."""
+    while is_model_wrapper(model) or isinstance(model, BaseTTAModel):
+        model = model.module
+    return model
 
 
 def _encoder_identity(module: nn.Module) -> dict:

@@ -76,6 +76,19 @@ def test_identity_names_type_sizes_prompt_and_heads(prompt_model):
     assert set(clip) >= {'vision_encoder', 'text_encoder'}
 
 
+def test_identity_looks_inside_a_tta_model(prompt_model):
+    from mmengine.model import BaseTTAModel
+
+    class _TTA(BaseTTAModel):
+
+        def merge_preds(self, data_samples_list):
+            return data_samples_list
+
+    tta = _TTA(module=_build(_seg_cfg()))
+    assert model_identity(tta) == model_identity(prompt_model)
+    check_model_checkpoint(tta, _ckpt(prompt_model))
+
+
 def test_own_checkpoint_passes(prompt_model):
     check_model_checkpoint(prompt_model, _ckpt(prompt_model))
     # A delta checkpoint: frozen keys come from the base.
