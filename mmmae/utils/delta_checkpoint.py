@@ -230,9 +230,12 @@ def _resolve_sources(record: dict, override: BaseOverride) -> List[dict]:
 
 
 def _locate(path: str, near: Optional[str]) -> str:
-    """``path``, or the file of the same name next to the delta checkpoint
-    ``near`` when ``path`` is gone (a work dir copied elsewhere)."""
-    if '://' in path or osp.isfile(path) or not near or '://' in near:
+    """``path``, or the frozen-base file of the same name next to the delta
+    checkpoint ``near`` when ``path`` is gone (a work dir copied
+    elsewhere). Only content-addressed names are looked up: another file
+    of a pre-trained file's name (``iter_300.pth``) is unrelated."""
+    if ('://' in path or osp.isfile(path) or not near or '://' in near
+            or not osp.basename(path).startswith('frozen_base-')):
         return path
     moved = osp.join(osp.dirname(osp.abspath(near)), osp.basename(path))
     if osp.isfile(moved):
