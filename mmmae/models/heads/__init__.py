@@ -2,7 +2,9 @@
 
 - ``DPTHead`` (depth) and ``ConvNeXtHead`` (semantic segmentation) follow
   mmseg's decode-head conventions, so ``MultiTaskSegmentor`` (and mmseg
-  segmentors) drive them through ``loss()`` / ``predict()``.
+  segmentors) drive them through ``loss()`` / ``predict()``. Either serves
+  any dense task kind (``task_kind.py``: segmentation, parts, depth,
+  normals, boundary, saliency) through its ``kind`` option.
 - Classification on the global or average token needs no head of ours:
   mmpretrain's ``LinearClsHead`` does the job (``type='mmpretrain.
   LinearClsHead'``) behind a pooling neck (``mmpretrain.
@@ -11,5 +13,9 @@
 from .base_depth_head import BaseDepthHead
 from .convnext_head import ConvNeXtHead
 from .dpt_head import DPTHead
+from .task_kind import TASK_KINDS, TaskKind, TaskKindMixin, get_task_kind
 
-__all__ = ['BaseDepthHead', 'ConvNeXtHead', 'DPTHead']
+__all__ = [
+    'BaseDepthHead', 'ConvNeXtHead', 'DPTHead', 'TASK_KINDS', 'TaskKind',
+    'TaskKindMixin', 'get_task_kind'
+]

@@ -3,6 +3,12 @@
 ``loss()`` = ``forward()`` -> ``loss_by_feat()`` and ``predict()`` =
 ``forward()`` -> ``predict_by_feat()``, as in mmseg's ``BaseDecodeHead``; the
 ground truth is the data samples' ``gt_depth_map`` (metres, 0 = invalid).
+
+The same regression trunk serves the other dense kinds (``task_kind.py``):
+with ``kind='normals'`` (3 channels), ``'boundary'``, ``'saliency'`` (1
+channel) or ``'segmentation'`` / ``'parts'`` (``num_classes`` channels) the
+output is raw, the loss is the kind's and ``predict_by_feat`` applies the
+kind's activation instead of the depth clamp.
 """
 from abc import ABCMeta, abstractmethod
 import math
@@ -16,9 +22,10 @@ from mmseg.models.utils import resize
 from torch import Tensor
 
 from mmmae.registry import MODELS
+from .task_kind import TaskKindMixin
 
 
-class BaseDepthHead(BaseModule, metaclass=ABCMeta):
+class BaseDepthHead(TaskKindMixin, BaseModule, metaclass=ABCMeta):
     """Depth regression head: features -> (B, 1, h, w) depth in metres.
 
     The last layer's raw output goes through ``depth_act`` so that the head
@@ -38,8 +45,9 @@ class BaseDepthHead(BaseModule, metaclass=ABCMeta):
     Args:
         in_channels (int | Sequence[int]): Channels of the selected inputs.
         in_index (int | Sequence[int]): Which backbone outputs to use.
-        loss_decode (dict | Sequence[dict]): Loss config(s); each loss has a
-            ``loss_name``. Defaults to ``BerHuLoss``.
+        loss_decode (dict | Sequence[dict], optional): Loss config(s); each
+            loss has a ``loss_name``. None (default): the kind's default
+            (``BerHuLoss`` for depth).
         depth_act (str): See above. Defaults to ``'softplus'``.
         min_depth (float): Lower clamp of predictions. Defaults to 1e-3.
         max_depth (float): Upper clamp of predictions (and the sigmoid
@@ -51,28 +59,65 @@ class BaseDepthHead(BaseModule, metaclass=ABCMeta):
             softplus / ReLU output into its flat region. None (default)
             keeps the layer's own initialisation.
         align_corners (bool): Of the bilinear resizes. Defaults to False.
+        kind (str): Task kind. Defaults to ``'depth'``; any other needs
+            ``depth_act='none'`` and no ``init_depth``.
+        num_classes (int, optional): Output channels of the segmentation
+            and parts kinds (the others fix their own).
+        ignore_index (int): Ignored label of segmentation-like kinds.
+            Defaults to 255.
+        gt_field (str, optional): Ground-truth field; None: the kind's
+            (``gt_depth_map``).
+        pred_field (str, optional): Prediction field; None: the kind's
+            (``pred_depth_map``).
         init_cfg (dict, optional): Initialisation config.
 
     Shapes:
-        inputs: tuple of (B, C_i, h_i, w_i) -> forward: (B, 1, h, w) metres
+        inputs: tuple of (B, C_i, h_i, w_i) -> forward: (B, C, h, w), C = 1
+        for depth (metres)
         gt_depth_map.data: (1, H, W) per sample
     """
 
-    task_type = 'depth'
-    out_channels = 1
     _acts = ('softplus', 'relu', 'sigmoid', 'none')
 
     def __init__(self,
                  in_channels: Union[int, Sequence[int]],
                  in_index: Union[int, Sequence[int]] = -1,
-                 loss_decode=dict(type='BerHuLoss'),
+                 loss_decode=None,
                  depth_act: str = 'softplus',
                  min_depth: float = 1e-3,
                  max_depth: float = 10.0,
                  init_depth: Optional[float] = None,
                  align_corners: bool = False,
+                 kind: str = 'depth',
+                 num_classes: Optional[int] = None,
+                 ignore_index: int = 255,
+                 gt_field: Optional[str] = None,
+                 pred_field: Optional[str] = None,
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
+        self._init_task_kind(kind, gt_field, pred_field)
+        spec = self.task_kind
+        if spec.is_classification:
+            if not num_classes or num_classes < 1:
+                raise ValueError(f'{type(self).__name__}: kind "{kind}" '
+                                 f'needs num_classes, got {num_classes}')
+            self.out_channels = num_classes
+        elif num_classes not in (None, spec.out_channels):
+            raise ValueError(f'{type(self).__name__}: kind "{kind}" has '
+                             f'{spec.out_channels} output channels, got '
+                             f'num_classes={num_classes}')
+        else:
+            self.out_channels = spec.out_channels
+        self.num_classes = num_classes
+        self.ignore_index = ignore_index
+        if kind != 'depth' and (depth_act != 'none' or
+                                init_depth is not None):
+            raise ValueError(f'{type(self).__name__}: depth_act '
+                             f'"{depth_act}" / init_depth {init_depth} are '
+                             f'depth options; kind "{kind}" needs '
+                             "depth_act='none' and init_depth=None")
+        if loss_decode is None:
+            loss_decode = spec.loss_cfg()
         if isinstance(in_index, int) != isinstance(in_channels, int):
             raise TypeError('in_index and in_channels must both be ints or '
                             f'both sequences, got {in_index} and '
@@ -164,16 +209,8 @@ class BaseDepthHead(BaseModule, metaclass=ABCMeta):
              train_cfg=None) -> dict:
         return self.loss_by_feat(self.forward(inputs), batch_data_samples)
 
-    @staticmethod
-    def _stack_batch_gt(batch_data_samples: list) -> Tensor:
-        gts = []
-        for i, sample in enumerate(batch_data_samples):
-            if 'gt_depth_map' not in sample:
-                raise KeyError(f'data sample {i} '
-                               f'({sample.metainfo.get("img_path")}) has no '
-                               'gt_depth_map, which the depth head needs')
-            gts.append(sample.gt_depth_map.data)
-        return torch.stack(gts, dim=0).float()
+    def _stack_batch_gt(self, batch_data_samples: list) -> Tensor:
+        return self.stack_task_gt(batch_data_samples).float()
 
     def loss_by_feat(self, pred_depth: Tensor,
                      batch_data_samples: list) -> dict:
@@ -181,8 +218,11 @@ class BaseDepthHead(BaseModule, metaclass=ABCMeta):
 
         Returns:
             dict: ``{loss_name: loss}`` per loss and ``rmse`` (metres, over
-            valid pixels; not backpropagated).
+            valid pixels; not backpropagated). Other kinds: see
+            ``TaskKindMixin.task_loss_by_feat``.
         """
+        if self.kind != 'depth':
+            return self.task_loss_by_feat(pred_depth, batch_data_samples)
         gt = self._stack_batch_gt(batch_data_samples).to(pred_depth)
         pred = resize(pred_depth, size=gt.shape[2:], mode='bilinear',
                       align_corners=self.align_corners)
@@ -217,4 +257,6 @@ class BaseDepthHead(BaseModule, metaclass=ABCMeta):
             else meta['img_shape'][:2]
         pred = resize(pred_depth, size=tuple(size), mode='bilinear',
                       align_corners=self.align_corners)
+        if self.kind != 'depth':
+            return self.activate_task(pred)
         return pred.clamp(self.min_depth, self.max_depth)

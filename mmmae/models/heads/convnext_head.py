@@ -15,8 +15,14 @@ D x n when the segmentor's readout concatenates n modalities' tokens
 
 Light variant (config knobs): a smaller ``channels`` (e.g. 96) and fewer
 ``num_blocks`` (e.g. 1).
+
+Any task kind (``task_kind.py``): ``kind='normals'`` gives 3 L2-normalised
+channels, ``'boundary'`` / ``'saliency'`` one sigmoid channel, ``'parts'``
+human-part logits read from ``gt_parts``; the segmentation path is mmseg's
+own, unchanged.
 """
 import math
+from typing import List, Optional
 
 import torch.nn as nn
 from mmpretrain.models.backbones.convnext import ConvNeXtBlock
@@ -24,10 +30,11 @@ from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from torch import Tensor
 
 from mmmae.registry import MODELS
+from .task_kind import TaskKindMixin, get_task_kind
 
 
 @MODELS.register_module()
-class ConvNeXtHead(BaseDecodeHead):
+class ConvNeXtHead(TaskKindMixin, BaseDecodeHead):
     """MultiMAE's ConvNeXt adapter as an mmseg decode head.
 
     Args:
@@ -44,13 +51,22 @@ class ConvNeXtHead(BaseDecodeHead):
             ConvNeXt's own 1e-6 is the usual option).
         dropout_ratio (float): Dropout before the 1x1 classifier. Defaults
             to 0 (MultiMAE has none; mmseg's default would be 0.1).
+        kind (str): Task kind (``task_kind.TASK_KINDS``). Defaults to
+            ``'segmentation'``. Other than segmentation and parts, the kind
+            fixes ``num_classes`` (the output channels) and the default
+            ``loss_decode``.
+        gt_field (str, optional): Ground-truth field; the kind's default
+            when None (``gt_sem_seg`` for segmentation).
+        pred_field (str, optional): Prediction field; the kind's default
+            when None.
         **kwargs: ``num_classes``, ``in_index``, ``loss_decode``,
             ``ignore_index``, ``align_corners``, ``init_cfg`` ... of mmseg's
             ``BaseDecodeHead``.
 
     Shapes:
         inputs: tuple of (B, D, h, w) -> forward: (B, num_classes,
-        h * sqrt(p), w * sqrt(p)) logits
+        h * sqrt(p), w * sqrt(p)) raw outputs (logits; normals before
+        normalisation)
     """
 
     def __init__(self,
@@ -61,12 +77,24 @@ class ConvNeXtHead(BaseDecodeHead):
                  drop_path_rate: float = 0.,
                  layer_scale_init_value: float = 0.,
                  dropout_ratio: float = 0.,
+                 kind: str = 'segmentation',
+                 gt_field: Optional[str] = None,
+                 pred_field: Optional[str] = None,
                  **kwargs):
-        kwargs.setdefault('loss_decode',
-                          dict(type='mmseg.CrossEntropyLoss',
-                               avg_non_ignore=True, loss_weight=1.0))
+        spec = get_task_kind(kind, 'ConvNeXtHead')
+        kwargs.setdefault('loss_decode', spec.loss_cfg())
+        if not spec.is_classification:
+            num_classes = kwargs.setdefault('num_classes', spec.out_channels)
+            if num_classes != spec.out_channels:
+                raise ValueError(f'ConvNeXtHead: kind "{spec.name}" has '
+                                 f'{spec.out_channels} output channels, got '
+                                 f'num_classes={num_classes}')
+            # mmseg reads a 1-channel head as binary segmentation and warns
+            # without a threshold; these kinds never threshold.
+            kwargs.setdefault('threshold', 0.5)
         super().__init__(in_channels, channels, dropout_ratio=dropout_ratio,
                          **kwargs)
+        self._init_task_kind(kind, gt_field, pred_field)
         side = math.isqrt(preds_per_patch)
         if side * side != preds_per_patch:
             raise ValueError('ConvNeXtHead: preds_per_patch must be a square '
@@ -96,3 +124,20 @@ class ConvNeXtHead(BaseDecodeHead):
         x = x.reshape(B, c, h * s, w * s)
         x = self.blocks(x)
         return self.cls_seg(x)
+
+    # ------------------------------------------------------ kind-aware I/O
+    def _stack_batch_gt(self, batch_data_samples: list) -> Tensor:
+        """mmseg's ground-truth stacking, from ``gt_field``."""
+        return self.stack_task_gt(batch_data_samples)
+
+    def loss_by_feat(self, seg_logits: Tensor,
+                     batch_data_samples: list) -> dict:
+        if self.task_kind.is_classification:
+            return super().loss_by_feat(seg_logits, batch_data_samples)
+        return self.task_loss_by_feat(seg_logits, batch_data_samples)
+
+    def predict_by_feat(self, seg_logits: Tensor,
+                        batch_img_metas: List[dict]) -> Tensor:
+        """Resized to the input (mmseg), then the kind's activation."""
+        return self.activate_task(
+            super().predict_by_feat(seg_logits, batch_img_metas))

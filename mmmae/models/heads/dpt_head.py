@@ -17,8 +17,11 @@ alternatives (see ``BaseDepthHead``). A reference checkpoint converts with
 
 Light variant (a config knob, nothing else): ``channels=64,
 post_process_channels=(48, 96, 192, 384)``.
+
+Other kinds (``kind='normals'``, ``'boundary'``, ...; ``BaseDepthHead``):
+the last 1x1 conv has the kind's channels, the rest is unchanged.
 """
-from typing import Optional, Sequence, Tuple
+from typing import Sequence, Tuple
 
 import torch.nn as nn
 from mmseg.models.decode_heads.dpt_head import ReassembleBlocks
@@ -56,12 +59,12 @@ class DPTHead(BaseDepthHead):
         depth_act (str): Output activation. Defaults to ``'none'``: the
             raw regression, as the reference.
         **kwargs: ``loss_decode``, ``min_depth``, ``max_depth``,
-            ``init_depth``, ``align_corners``, ``init_cfg`` of
-            ``BaseDepthHead``.
+            ``init_depth``, ``align_corners``, ``kind``, ``num_classes``,
+            ``gt_field``, ``pred_field``, ``init_cfg`` of ``BaseDepthHead``.
 
     Shapes:
-        inputs: tuple of (B, D, H/P, W/P) -> (B, 1, H*16/P, W*16/P) metres
-        (full input resolution for P = 16)
+        inputs: tuple of (B, D, H/P, W/P) -> (B, C, H*16/P, W*16/P); C = 1
+        metres for depth (full input resolution for P = 16)
     """
 
     def __init__(self,
@@ -103,7 +106,7 @@ class DPTHead(BaseDepthHead):
             nn.Upsample(scale_factor=2, mode='bilinear', align_corners=True),
             nn.Conv2d(mid, last, 3, padding=1),
             nn.ReLU(inplace=True),
-            nn.Conv2d(last, 1, 1))
+            nn.Conv2d(last, self.out_channels, 1))
         self._init_depth_bias()
 
     @property

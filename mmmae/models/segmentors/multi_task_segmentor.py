@@ -4,10 +4,15 @@ One backbone pass serves every head: the backbone runs once with all task
 names (so multi-task prompts can insert every task's tokens), then each head
 reads its own maps through ``backbone.tokens_to_maps(..., task, readout)``,
 where the head's ``TokenReadout`` picks the modalities whose patch tokens it
-reads (MultiMAE's ``main_tasks``) and concatenates or averages them. Outputs
-use mmseg's field names (``pred_sem_seg``, ``seg_logits``,
-``pred_depth_map``), so mmseg's ``IoUMetric`` and ``DepthMetric`` work
-unchanged.
+reads (MultiMAE's ``main_tasks``) and concatenates or averages them.
+
+Any set of named tasks: each head declares its kind (segmentation, parts,
+depth, normals, boundary, saliency; ``heads/task_kind.py``) and the fields
+it reads and writes, so two tasks of one kind (semseg and human parts) live
+side by side. Outputs use mmseg's field names where mmseg has them
+(``pred_sem_seg``, ``seg_logits``, ``pred_depth_map``), so mmseg's
+``IoUMetric`` and ``DepthMetric`` work unchanged, and ``pred_normals``,
+``pred_edge``, ``pred_sal``, ``pred_parts`` for mmmae's metrics.
 """
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -23,26 +28,27 @@ from mmseg.utils import add_prefix
 from torch import Tensor
 
 from mmmae.registry import MODELS
+from ..heads.task_kind import TaskKind, get_task_kind, logits_field
 from ..layers.token_readout import TokenReadout
-
-# Prediction fields and ground-truth field of each kind of head.
-_GT_FIELDS = dict(depth='gt_depth_map', semseg='gt_sem_seg')
 
 
 @MODELS.register_module()
 class MultiTaskSegmentor(BaseSegmentor):
-    """Multi-task dense prediction: depth and/or semantic segmentation.
+    """Multi-task dense prediction: any set of named dense tasks.
 
     Args:
         backbone (dict): A ``MultiViT``-like backbone config (needs
             ``forward_features`` and ``tokens_to_maps``).
-        decode_heads (dict): task name -> head config; any non-empty subset
-            (a None value drops that head, e.g. ``dict(semseg=None)`` in a
-            leaf config).
-            A head whose class has ``task_type = 'depth'`` (``BaseDepthHead``)
-            predicts ``pred_depth_map``; any other (mmseg decode heads, e.g.
-            ``ConvNeXtHead``) predicts ``seg_logits`` / ``pred_sem_seg``. At
-            most one head of each kind.
+        decode_heads (dict): task name -> head config, any number (a None
+            value drops that head, e.g. ``dict(semseg=None)`` in a leaf
+            config). Each head's ``kind``, ``gt_field`` and ``pred_field``
+            (``DPTHead``, ``ConvNeXtHead``) say what it predicts and reads;
+            a head without them (a plain mmseg decode head) is a
+            segmentation head on ``gt_sem_seg``. No two heads may write the
+            same prediction field.
+        task_weights (dict, optional): task -> weight of every loss of that
+            task (the multi-task literature's task weights, e.g. normals 10
+            and boundaries 50 on NYUD in InvPT). Missing tasks weigh 1.
         input_modalities (Sequence[str], optional): Modalities the model
             reads from ``inputs``; others in the batch are ignored and a
             missing one is an error. None: every batch modality the backbone
@@ -74,14 +80,18 @@ class MultiTaskSegmentor(BaseSegmentor):
 
     Shapes:
         inputs: {modality: (B, C_m, H, W)} -> loss: dict of scalars keyed
-        ``decode_{task}.{name}``; predict: data samples with
-        ``pred_depth_map`` (1, H_o, W_o) metres, ``seg_logits``
-        (K, H_o, W_o) and ``pred_sem_seg`` (1, H_o, W_o) at ``ori_shape``.
+        ``decode_{task}.{name}``; predict: data samples with, per task at
+        ``ori_shape``, its ``pred_field``: segmentation-like (1, H_o, W_o)
+        labels (+ logits (K, H_o, W_o) in ``seg_logits`` /
+        ``<name>_logits``), depth (1, H_o, W_o) metres, normals
+        (3, H_o, W_o) unit vectors, boundary / saliency (1, H_o, W_o)
+        probabilities.
     """
 
     def __init__(self,
                  backbone: dict,
                  decode_heads: dict,
+                 task_weights: Optional[dict] = None,
                  input_modalities: Optional[Sequence[str]] = None,
                  readout: Optional[dict] = None,
                  task_readouts: Optional[dict] = None,
@@ -103,19 +113,10 @@ class MultiTaskSegmentor(BaseSegmentor):
         self.neck = MODELS.build(neck) if neck is not None else None
         self.decode_heads = nn.ModuleDict(
             {task: MODELS.build(cfg) for task, cfg in decode_heads.items()})
-        self.task_kinds = {}
-        for task, head in self.decode_heads.items():
-            kind = getattr(head, 'task_type', 'semseg')
-            if kind not in _GT_FIELDS:
-                raise ValueError(f'decode_heads.{task}: unknown task_type '
-                                 f'"{kind}"; expected one of '
-                                 f'{list(_GT_FIELDS)}')
-            if kind in self.task_kinds.values():
-                raise ValueError(f'decode_heads.{task}: a second "{kind}" '
-                                 'head would overwrite the first one\'s '
-                                 'prediction fields')
-            self.task_kinds[task] = kind
+        self._init_task_specs()
         self.tasks = tuple(self.decode_heads)
+        self.task_weights = self._check_task_weights(task_weights or {})
+        self._check_prompt_tasks()
 
         adapters = getattr(self.backbone, 'input_adapters', None)
         if input_modalities is not None:
@@ -135,6 +136,52 @@ class MultiTaskSegmentor(BaseSegmentor):
         self.test_cfg = ConfigDict(test_cfg or dict(mode='whole'))
         self._check_test_cfg()
         self.align_corners = False
+
+    def _init_task_specs(self) -> None:
+        """Kind, gt field and prediction field(s) of every head."""
+        self.task_kinds: Dict[str, str] = {}
+        self.gt_fields: Dict[str, str] = {}
+        self.pred_fields: Dict[str, str] = {}
+        owner: Dict[str, str] = {}
+        for task, head in self.decode_heads.items():
+            kind = get_task_kind(getattr(head, 'kind', 'segmentation'),
+                                 f'decode_heads.{task}')
+            self.task_kinds[task] = kind.name
+            self.gt_fields[task] = getattr(head, 'gt_field', kind.gt_field)
+            pred = getattr(head, 'pred_field', kind.pred_field)
+            self.pred_fields[task] = pred
+            fields = [pred] + ([logits_field(pred)]
+                               if kind.is_classification else [])
+            for field in fields:
+                if field in owner:
+                    raise ValueError(
+                        f'decode_heads.{task} and decode_heads.'
+                        f'{owner[field]} both write {field}; give one of '
+                        'them another pred_field (e.g. pred_field='
+                        f'"pred_{task}")')
+                owner[field] = task
+
+    def task_kind(self, task: str) -> TaskKind:
+        return get_task_kind(self.task_kinds[task])
+
+    def _check_task_weights(self, weights: dict) -> Dict[str, float]:
+        unknown = [t for t in weights if t not in self.decode_heads]
+        if unknown:
+            raise KeyError(f'task_weights {unknown} name no head of '
+                           f'decode_heads {list(self.decode_heads)}')
+        return {t: float(weights.get(t, 1.0)) for t in self.decode_heads}
+
+    def _check_prompt_tasks(self) -> None:
+        """A multi-task prompt must have prompts for every head's task."""
+        prompt_tasks = getattr(getattr(self.backbone, 'prompt', None),
+                               'tasks', None)
+        if prompt_tasks is None:
+            return
+        missing = [t for t in self.tasks if t not in prompt_tasks]
+        if missing:
+            raise KeyError(f'decode_heads {missing} have no prompts: '
+                           f'backbone.prompt.tasks is {list(prompt_tasks)}; '
+                           'list every task of decode_heads there')
 
     def _build_readouts(self, readout: Optional[dict],
                         task_readouts: dict) -> Dict[str, TokenReadout]:
@@ -258,23 +305,36 @@ class MultiTaskSegmentor(BaseSegmentor):
 
     # -------------------------------------------------------------- train
     def _check_gt(self, data_samples: list) -> None:
-        for task, kind in self.task_kinds.items():
-            field = _GT_FIELDS[kind]
+        for task, field in self.gt_fields.items():
             for i, sample in enumerate(data_samples):
                 if field not in sample:
+                    has = sorted(k for k in sample.keys()
+                                 if k.startswith('gt_'))
+                    tasks = sample.metainfo.get('tasks')
+                    provides = '' if tasks is None else \
+                        f', its dataset provides tasks {list(tasks)}'
                     raise KeyError(
-                        f'task "{task}" needs {field} in every data sample; '
-                        f'sample {i} ({sample.metainfo.get("img_path")}) '
-                        'has none')
+                        f'task "{task}" (model.decode_heads.{task}) needs '
+                        f'{field} in every data sample; sample {i} '
+                        f'({sample.metainfo.get("img_path")}) has none (it '
+                        f'has {has}{provides}): add the task to the '
+                        'dataset\'s targets or drop the head')
 
     def loss(self, inputs: Dict[str, Tensor], data_samples: list) -> dict:
-        """Every head's losses from one backbone pass, plus prompt losses."""
+        """Every head's losses from one backbone pass, plus prompt losses.
+
+        Each task's ``loss*`` keys are scaled by its ``task_weights``."""
         self._check_gt(data_samples)
         maps, losses = self.extract_task_feats(inputs, self.tasks)
         for task, head in self.decode_heads.items():
-            losses.update(add_prefix(
-                head.loss(maps[task], data_samples, self.train_cfg),
-                f'decode_{task}'))
+            task_losses = head.loss(maps[task], data_samples, self.train_cfg)
+            weight = self.task_weights[task]
+            if weight != 1.0:
+                task_losses = {
+                    k: v * weight if 'loss' in k else v
+                    for k, v in task_losses.items()
+                }
+            losses.update(add_prefix(task_losses, f'decode_{task}'))
         return losses
 
     def _forward(self, inputs: Dict[str, Tensor],
@@ -303,6 +363,25 @@ class MultiTaskSegmentor(BaseSegmentor):
             for t, h in self.decode_heads.items()
         }
 
+    def _flip(self, task: str, x: Tensor, dim: int = -1) -> Tensor:
+        """Flip a (B, C, H, W) prediction along ``dim`` (-1 horizontal, -2
+        vertical); normals also negate the component the flip mirrors."""
+        x = x.flip(dim)
+        channels = self.task_kind(task).flip_channels
+        if channels is not None:
+            sign = x.new_ones(x.shape[1])
+            sign[channels[0] if dim == -1 else channels[1]] = -1
+            x = x * sign.view(1, -1, 1, 1)
+        return x
+
+    def _renormalise(self, preds: Dict[str, Tensor]) -> Dict[str, Tensor]:
+        """Averaged or resized unit normals are shorter than 1: rescale."""
+        return {
+            t: F.normalize(p, p=2, dim=1)
+            if self.task_kind(t).activation == 'l2norm' else p
+            for t, p in preds.items()
+        }
+
     def _encode_decode_tta(self, inputs: Dict[str, Tensor]
                            ) -> Dict[str, Tensor]:
         out = self.encode_decode(inputs)
@@ -310,7 +389,8 @@ class MultiTaskSegmentor(BaseSegmentor):
             return out
         flipped = self.encode_decode(
             {m: x.flip(-1) for m, x in inputs.items()})
-        return {t: (out[t] + flipped[t].flip(-1)) / 2 for t in out}
+        return self._renormalise(
+            {t: (out[t] + self._flip(t, flipped[t])) / 2 for t in out})
 
     def slide_inference(self, inputs: Dict[str, Tensor]
                         ) -> Dict[str, Tensor]:
@@ -342,7 +422,8 @@ class MultiTaskSegmentor(BaseSegmentor):
                         preds[t] = o.new_zeros((batch, o.shape[1], H, W))
                     preds[t] += F.pad(o, (x1, W - x2, y1, H - y2))
                 count[..., y1:y2, x1:x2] += 1
-        return {t: p / count.to(p) for t, p in preds.items()}
+        return self._renormalise(
+            {t: p / count.to(p) for t, p in preds.items()})
 
     def inference(self, inputs: Dict[str, Tensor],
                   batch_img_metas: Optional[List[dict]] = None
@@ -361,7 +442,7 @@ class MultiTaskSegmentor(BaseSegmentor):
         preds = self.inference(inputs, metas)
         return self.postprocess_result(preds, data_samples)
 
-    def _restore(self, x: Tensor, meta: dict) -> Tensor:
+    def _restore(self, x: Tensor, meta: dict, task: str) -> Tensor:
         """Undo the batch padding and a test-pipeline flip; resize to the
         original image (mmseg's ``postprocess_result`` rules)."""
         H, W = x.shape[-2:]
@@ -377,7 +458,7 @@ class MultiTaskSegmentor(BaseSegmentor):
             if direction not in ('horizontal', 'vertical'):
                 raise ValueError(f'flip_direction "{direction}" of '
                                  f'{meta.get("img_path")} is not supported')
-            x = x.flip(-1 if direction == 'horizontal' else -2)
+            x = self._flip(task, x, -1 if direction == 'horizontal' else -2)
         if 'ori_shape' in meta:
             x = resize(x, size=tuple(meta['ori_shape'][:2]), mode='bilinear',
                        align_corners=self.align_corners, warning=False)
@@ -386,7 +467,7 @@ class MultiTaskSegmentor(BaseSegmentor):
     def postprocess_result(self, preds: Dict[str, Tensor],
                            data_samples: Optional[list] = None
                            ) -> List[SegDataSample]:
-        """Put each task's prediction into mmseg's fields."""
+        """Put each task's prediction into its head's ``pred_field``."""
         batch = next(iter(preds.values())).shape[0]
         only_prediction = data_samples is None
         if only_prediction:
@@ -396,21 +477,23 @@ class MultiTaskSegmentor(BaseSegmentor):
             for task, pred in preds.items():
                 x = pred[i:i + 1]
                 if not only_prediction:
-                    x = self._restore(x, meta)
-                x = x[0]
-                if self.task_kinds[task] == 'depth':
-                    data_samples[i].set_data(
-                        dict(pred_depth_map=PixelData(data=x)))
-                    continue
-                if x.shape[0] > 1:
-                    label = x.argmax(dim=0, keepdim=True)
-                else:
-                    x = x.sigmoid()
-                    label = (x > self.decode_heads[task].threshold).long()
-                data_samples[i].set_data(
-                    dict(seg_logits=PixelData(data=x),
-                         pred_sem_seg=PixelData(data=label)))
+                    x = self._renormalise({task: self._restore(x, meta,
+                                                               task)})[task]
+                data_samples[i].set_data(self._fields(task, x[0]))
         return data_samples
+
+    def _fields(self, task: str, x: Tensor) -> Dict[str, PixelData]:
+        """One task's prediction (C, H, W) -> its data-sample fields."""
+        pred = self.pred_fields[task]
+        if not self.task_kind(task).is_classification:
+            return {pred: PixelData(data=x)}
+        if x.shape[0] > 1:
+            label = x.argmax(dim=0, keepdim=True)
+        else:
+            x = x.sigmoid()
+            label = (x > self.decode_heads[task].threshold).long()
+        return {logits_field(pred): PixelData(data=x),
+                pred: PixelData(data=label)}
 
     # ------------------------------------------------------- optimisation
     def get_layer_depth(self, param_name: str, prefix: str = ''):
