@@ -2,8 +2,10 @@ import os
 import os.path as osp
 import shutil
 
+import cv2
 import numpy as np
 import pytest
+import torch
 
 from mmmae.datasets import NYUV2_CLASSES, NYUv2MultiTaskDataset
 from mmmae.registry import DATASETS
@@ -108,3 +110,40 @@ def test_bad_label_and_corrupt_image_name_the_file(synth_root, tmp_path,
         ds[1]
     with pytest.raises(ValueError, match=f'cannot decode {rgb}'):
         ds[2]
+
+
+def test_four_tasks_from_the_synthetic_set(synth_root):
+    pipeline = [dict(type='LoadMultiModalFromFile'),
+                dict(type='MultiModalRandomFlip', prob=1.0),
+                dict(type='PackMultiModalInputs')]
+    ds = NYUv2MultiTaskDataset(
+        synth_root, split='train',
+        targets=('semseg', 'depth', 'normals', 'edge'), pipeline=pipeline)
+    assert ds.metainfo['tasks'] == ('semseg', 'depth', 'normals', 'edge')
+    s = ds[0]['data_samples']
+    assert s.metainfo['tasks'] == ds.metainfo['tasks']
+    n = s.gt_normals.data
+    valid = n.abs().sum(0) > 0
+    assert n.shape == (3, 32, 48) and valid.float().mean() > 0.5
+    torch.testing.assert_close(n.norm(dim=0)[valid],
+                               torch.ones(int(valid.sum())))
+    assert set(s.gt_edge.data.unique().tolist()) <= {0, 1}
+    # flipped: the rightmost normals column is the leftmost of the file,
+    # with x negated
+    raw = cv2.imread(osp.join(synth_root, 'train', 'normals', '000000.png'),
+                     cv2.IMREAD_UNCHANGED)[..., ::-1].astype(np.float64)
+    raw = 2 * raw / 65535 - 1
+    col = torch.from_numpy(raw[:, 0].T.copy()).float()
+    col[0] *= -1
+    ok = valid[:, -1]
+    torch.testing.assert_close(n[:, ok, -1], col[:, ok], atol=1e-4,
+                               rtol=0)
+
+
+def test_task_without_folder_names_it(synth_root, tmp_path):
+    import shutil
+    root = str(tmp_path / 'old')
+    shutil.copytree(synth_root, root)
+    shutil.rmtree(osp.join(root, 'train', 'normals'))
+    with pytest.raises(FileNotFoundError, match='normals folder.*--overwrite'):
+        NYUv2MultiTaskDataset(root, targets=('normals', ))

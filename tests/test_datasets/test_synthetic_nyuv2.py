@@ -146,3 +146,59 @@ def test_bad_arguments(tmp_path):
         synth.generate_synthetic_nyuv2(str(tmp_path / 'x'), 1, 1, (8, 8))
     with pytest.raises(ValueError, match='num_train'):
         synth.generate_synthetic_nyuv2(str(tmp_path / 'x'), 0, 1)
+
+
+def test_extra_tasks_follow_the_geometry():
+    """Exact unit normals facing the camera (walls/floor as the room is
+    built), thin binary boundaries on class changes, saliency = boxes."""
+    floor_y, edge_share, sal_share = [], [], []
+    for i in range(6):
+        s = synth.render_scene(synth.sample_rng(0, 'train', i), (96, 128))
+        n = 2 * s['normals'].astype(np.float64) / 65535 - 1
+        length = np.linalg.norm(n, axis=-1)
+        valid = s['mask_valid'] > 0
+        np.testing.assert_allclose(length[valid], 1, atol=1e-4)
+        assert (length[~valid] < 1e-3).all()  # missing depth: no normals
+        # facing the camera: n . ray < 0 for the ray through the pixel
+        # centre (OpenCV frame: y down)
+        v, u = np.mgrid[0:96, 0:128] + 0.5
+        ray = np.stack([(u - 64) / s['focal'], (v - 48) / s['focal'],
+                        np.ones_like(u)], -1)
+        assert ((n * ray).sum(-1)[valid] < 0).all()
+        floor = (s['semseg'] == 2) & valid
+        floor_y.append(n[floor][:, 1].mean())  # OpenCV: up is -y
+        assert set(np.unique(s['edge'])) <= {0, 255}
+        assert set(np.unique(s['sal'])) <= {0, 255}
+        edge = s['edge'] > 0
+        cls = s['semseg']
+        # every class change between labelled neighbours is a boundary
+        change = (cls[:, 1:] != cls[:, :-1]) & (cls[:, 1:] > 0) & \
+            (cls[:, :-1] > 0)
+        assert edge[:, 1:][change].all()
+        edge_share.append(edge.mean())
+        sal = s['sal'] > 0
+        furniture = np.isin(cls, [3, 4, 6, 7, 10, 29])  # bed..box
+        assert sal[furniture].all() and not sal[np.isin(cls, [1, 2, 22])]\
+            .any()
+        sal_share.append(sal.mean())
+    assert np.mean(floor_y) < -0.8
+    assert 0.01 < np.mean(edge_share) < 0.2
+    assert 0.02 < np.mean(sal_share) < 0.6
+
+
+def test_older_version_is_regenerated(tmp_path):
+    import json
+    out = str(tmp_path / 'd')
+    synth.generate_synthetic_nyuv2(out, 1, 1, (32, 32))
+    marker_path = osp.join(out, MARKER)
+    marker = read_marker(out)
+    marker['params']['version'] = synth.GENERATOR_VERSION - 1
+    with open(marker_path, 'w') as f:
+        json.dump(marker, f)
+    os.remove(osp.join(out, 'train', 'normals', '000000.png'))
+    assert synth.generate_synthetic_nyuv2(out, 1, 1, (32, 32)) is not None
+    assert read_marker(out)['params']['version'] == synth.GENERATOR_VERSION
+    assert osp.isfile(osp.join(out, 'train', 'normals', '000000.png'))
+    # other parameters still need overwrite
+    with pytest.raises(FileExistsError, match='other parameters'):
+        synth.generate_synthetic_nyuv2(out, 2, 1, (32, 32))

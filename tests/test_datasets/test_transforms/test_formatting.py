@@ -27,3 +27,28 @@ def test_pack():
     assert meta['img_path'] == 'a.png' and meta['ori_shape'] == (12, 16)
     assert meta['pad_shape'] == (6, 8) and meta['flip'] is False
     assert meta['modalities'] == ('rgb', 'depth', 'semseg')
+
+
+def test_pack_every_task_and_list_them():
+    import pytest
+    h, w = 4, 5
+    n = np.zeros((h, w, 3), np.float32)
+    n[..., 2] = -1
+    results = dict(
+        rgb=np.zeros((h, w, 3), np.uint8), modalities=('rgb', ),
+        targets=('normals', 'edge', 'sal', 'parts'), img_path='x.jpg',
+        gt_normals=n, gt_edge=np.ones((h, w), np.uint8),
+        gt_sal=np.zeros((h, w), np.uint8),
+        gt_parts=np.full((h, w), 6, np.uint8))
+    pack = TRANSFORMS.build(dict(type='PackMultiModalInputs'))
+    sample = pack(dict(results))['data_samples']
+    assert sample.metainfo['tasks'] == ('normals', 'edge', 'sal', 'parts')
+    assert sample.gt_normals.data.shape == (3, h, w)
+    assert sample.gt_normals.data.dtype == torch.float32
+    assert float(sample.gt_normals.data[2].mean()) == -1
+    for field in ('gt_edge', 'gt_sal', 'gt_parts'):
+        assert sample.get(field).data.shape == (1, h, w)
+        assert sample.get(field).data.dtype == torch.int64
+    del results['gt_sal']
+    with pytest.raises(KeyError, match='task "sal" .*x.jpg'):
+        pack(results)

@@ -120,3 +120,73 @@ def test_needs_field_kinds():
     with pytest.raises(KeyError, match='LoadMultiModalFromFile'):
         TRANSFORMS.build(dict(type='MultiModalCenterCrop', crop_size=4))(
             dict(rgb=np.zeros((8, 8, 3), np.uint8)))
+
+
+def _mt_results(h=16, w=20):
+    """Normals (unit, 0 = invalid), edges, saliency and parts."""
+    rng = np.random.default_rng(0)
+    n = rng.normal(size=(h, w, 3)).astype(np.float32)
+    n[..., 2] = -np.abs(n[..., 2]) - 0.5
+    n /= np.linalg.norm(n, axis=-1, keepdims=True)
+    n[:3, :4] = 0
+    edge = (rng.random((h, w)) < 0.3).astype(np.uint8)
+    edge[0, 0] = 255
+    return dict(
+        rgb=rng.integers(0, 256, (h, w, 3), dtype=np.uint8), gt_normals=n,
+        gt_edge=edge, gt_sal=(rng.random((h, w)) < 0.5).astype(np.uint8),
+        gt_parts=rng.integers(0, 7, (h, w)).astype(np.uint8),
+        img_shape=(h, w), ori_shape=(h, w), modalities=('rgb', ),
+        field_kinds=dict(rgb='image', gt_normals='normals', gt_edge='edge',
+                         gt_sal='binary', gt_parts='label'))
+
+
+@pytest.mark.parametrize('direction,axis', [('horizontal', 0),
+                                             ('vertical', 1)])
+def test_flip_negates_the_normals_flipped_axis(direction, axis):
+    r = _mt_results()
+    n = r['gt_normals'].copy()
+    out = TRANSFORMS.build(dict(type='MultiModalRandomFlip', prob=1.0,
+                                direction=direction))(r)
+    flipped = n[:, ::-1] if direction == 'horizontal' else n[::-1]
+    want = flipped.copy()
+    want[..., axis] *= -1
+    np.testing.assert_array_equal(out['gt_normals'], want)
+    assert out['flip'] is True
+
+
+@pytest.mark.parametrize('cfg', [
+    dict(type='MultiModalResize', scale=(33, 27), keep_ratio=False),
+    dict(type='MultiModalResize', scale=(9, 7), keep_ratio=False),
+    dict(type='MultiModalRandomResizedCrop', size=(24, 24)),
+])
+def test_resize_keeps_normals_unit_and_maps_discrete(cfg):
+    np.random.seed(0)
+    r = TRANSFORMS.build(cfg)(_mt_results())
+    n = r['gt_normals']
+    assert n.shape[:2] == r['rgb'].shape[:2] == r['gt_edge'].shape
+    length = np.linalg.norm(n, axis=-1)
+    valid = length > 0
+    assert valid.any()  # (a random crop may miss the invalid corner)
+    np.testing.assert_allclose(length[valid], 1, atol=1e-5)
+    assert set(np.unique(r['gt_edge'])) <= {0, 1, 255}
+    assert set(np.unique(r['gt_sal'])) <= {0, 1}
+    assert r['gt_parts'].max() <= 6
+
+
+def test_resize_normals_validity_follows_nearest():
+    r = _mt_results()
+    big = TRANSFORMS.build(dict(type='MultiModalResize', scale=(40, 32),
+                                keep_ratio=False))(r)
+    # the invalid 3x4 corner becomes exactly 6x8 (factor 2, nearest)
+    valid = big['gt_normals'].any(-1)
+    assert not valid[:6, :8].any() and valid[6:, :].all() and \
+        valid[:, 8:].all()
+
+
+def test_pad_values_per_kind():
+    r = TRANSFORMS.build(dict(type='MultiModalPad', size=(20, 24)))(
+        _mt_results())
+    assert not r['gt_normals'][16:].any()
+    assert (r['gt_edge'][16:] == 255).all() and \
+        (r['gt_sal'][:, 20:] == 255).all()
+    assert (r['gt_parts'][16:] == 255).all()
