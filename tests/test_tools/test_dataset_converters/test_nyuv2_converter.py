@@ -78,9 +78,19 @@ def test_convert(raw, tmp_path, capsys):
     lab = raw['labels'][4]
     want = np.where(lab == 0, 0, raw['mapping'][np.maximum(lab, 1) - 1])
     assert np.array_equal(semseg, want)
-    # the dataset reads it back
-    ds = NYUv2MultiTaskDataset(out, split='test')
+    # normals (16-bit, unit or invalid) and boundaries (0 / 255)
+    normals = _read(out, 'train', 'normals', '0001')
+    assert normals.dtype == np.uint16 and normals.shape == (H, W, 3)
+    edge = _read(out, 'test', 'edge', '0005')
+    assert set(np.unique(edge)) <= {0, 255}
+    # the dataset reads it back, all four tasks
+    ds = NYUv2MultiTaskDataset(out, split='test', targets=(
+        'semseg', 'depth', 'normals', 'edge'), pipeline=[
+            dict(type='LoadMultiModalFromFile'),
+            dict(type='PackMultiModalInputs')])
     assert len(ds) == 2
+    assert ds[1]['data_samples'].gt_edge.data[0].numpy().tolist() == (
+        edge // 255).tolist()
     # a second run is a no-op
     assert _tool().convert_nyuv2(
         osp.join(raw['dir'], 'nyu_depth_v2_labeled.mat'),
@@ -149,3 +159,29 @@ def test_clear_errors(raw, tmp_path):
     with pytest.raises(ValueError, match='not a MATLAB v7.3'):
         tool.convert_nyuv2(str(tmp_path / 'v5.mat'), splits, mapping, out)
     assert not osp.exists(out)
+
+
+def test_frame_normals_and_boundaries():
+    """A tilted plane gives its normal; boundaries follow the raw labels."""
+    tool = _tool()
+    from mmmae.datasets.edges import label_boundaries
+    from mmmae.datasets.geometry import NYUV2_INTRINSICS as k
+    h, w = 48, 64
+    n = np.array([0.2, -0.6, -0.7])
+    n /= np.linalg.norm(n)
+    v, u = np.mgrid[0:h, 0:w].astype(np.float64)
+    ray = np.stack([(u - k.cx) / k.fx, (v - k.cy) / k.fy, np.ones_like(u)],
+                   -1)
+    depth = -2.0 / (ray @ n)
+    labels = np.ones((h, w), np.uint16)
+    labels[:, 30:] = 5
+    lut = np.arange(895).clip(0, 40).astype(np.uint8)
+    out = tool.convert_frame(np.zeros((3, w, h), np.uint8), depth.T,
+                             labels.T, lut, 'f')
+    dec = 2 * out['normals'].astype(np.float64) / 65535 - 1
+    inner = dec[1:-1, 1:-1]
+    # millimetre depth: a small error remains
+    angle = np.degrees(np.arccos(np.clip(inner @ n, -1, 1)))
+    assert np.median(angle) < 1.0
+    assert np.array_equal(out['edge'] // 255, label_boundaries(labels))
+    assert out['edge'][:, 29:31].any() and not out['edge'][:, :28].any()
