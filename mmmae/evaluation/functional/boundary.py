@@ -294,7 +294,8 @@ def boundary_counts(prob: np.ndarray,
             (0.0075 PASCAL-Context, 0.011 NYUD in the literature).
         thresholds (Sequence[float]): ``prob >= t`` is a boundary.
         ignore (np.ndarray, optional): (H, W) bool; pixels removed from both
-            maps (e.g. padding) before thinning.
+            maps (e.g. padding) before thinning. The tolerance is then
+            relative to the diagonal of the box of the other pixels.
         thin_gt (bool): Thin the ground truth as ``edgesEvalImg`` does.
         method (str): See :func:`match_boundaries`.
 
@@ -307,10 +308,17 @@ def boundary_counts(prob: np.ndarray,
     if prob.shape != gt.shape or prob.ndim != 2:
         raise ValueError(f'boundary_counts: prediction {prob.shape} and '
                          f'ground truth {gt.shape} must be equal (H, W)')
+    height, width = prob.shape
     if ignore is not None:
         prob = np.where(ignore, 0.0, prob)
         gt = gt & ~ignore
-    max_dist_px = max_dist * np.sqrt(prob.shape[0]**2 + prob.shape[1]**2)
+        # The tolerance is relative to the image, not to its padding: take
+        # the diagonal of the box of evaluated pixels.
+        ys, xs = np.nonzero(~ignore)
+        if ys.size:
+            height = ys.max() - ys.min() + 1
+            width = xs.max() - xs.min() + 1
+    max_dist_px = max_dist * np.sqrt(height**2 + width**2)
     if thin_gt:
         gt = thin(gt)
     n_gt = int(np.count_nonzero(gt))

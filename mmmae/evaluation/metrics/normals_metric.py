@@ -6,6 +6,7 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
+from mmmae.models.losses.normals_loss import normals_valid_mask
 from mmmae.registry import METRICS
 from ..functional.normals import normals_angular_error
 from ._utils import (DenseTaskMetric, get_pixel_data, sample_name,
@@ -70,7 +71,7 @@ class NormalsMetric(DenseTaskMetric):
     def _check_gt(self, gt, data_sample) -> None:
         if self.norm_tol is None:
             return
-        valid = ((gt != self.ignore_index).all(0) & (gt != 0).any(0))
+        valid = normals_valid_mask(gt[None], self.ignore_index)[0, 0]
         norms = gt[:, valid].double().norm(dim=0)
         if norms.numel() and (norms - 1).abs().max() > self.norm_tol:
             raise ValueError(

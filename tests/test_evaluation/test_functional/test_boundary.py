@@ -183,6 +183,23 @@ def test_ignored_pixels_leave_both_maps():
     assert c['sumP'][0] == gt.sum() == c['cntP'][0]
 
 
+def test_padding_does_not_widen_the_tolerance():
+    gt = _line()
+    prob = np.roll(gt, 1, axis=1).astype(float)  # 1 px off
+    # 0.015 * diag(50x50) = 1.06 px: matched.
+    c = boundary_counts(prob, gt, 0.015, thresholds=[0.5])
+    assert c['cntR'][0] == gt.sum()
+    # The same image padded to 50x200: still 1.06 px, not 0.015 * 206.
+    pad = np.zeros((50, 150))
+    ignore = np.concatenate([np.zeros((50, 50), bool),
+                             np.ones((50, 150), bool)], axis=1)
+    far = np.roll(gt, 2, axis=1)  # 2 px off: would match within 3.1 px
+    c = boundary_counts(np.concatenate([far.astype(float), pad], 1),
+                        np.concatenate([gt, pad.astype(bool)], 1), 0.015,
+                        thresholds=[0.5], ignore=ignore)
+    assert c['cntR'][0] == 0 and c['sumR'][0] == gt.sum()
+
+
 def test_seism_thresholds():
     assert len(SEISM_THRESHOLDS) == 99
     assert SEISM_THRESHOLDS[0] == 0.01 and SEISM_THRESHOLDS[-1] == 0.99
