@@ -9,7 +9,7 @@ from mmmae.registry import DATASETS
 from .nyuv2_classes import NYUV2_CLASSES, NYUV2_PALETTE
 
 MODALITIES = ('rgb', 'depth')
-TARGETS = ('depth', 'semseg', 'normals', 'edge')
+TARGETS = ('depth', 'semseg', 'normals', 'edge', 'sal')
 
 
 def _check_subset(values, allowed, arg):
@@ -35,6 +35,8 @@ class NYUv2MultiTaskDataset(BaseDataset):
         data_root/{train,test}/mask_valid/<name>.png   0 invalid, 255 valid
         data_root/{train,test}/normals/<name>.png      16-bit RGB (n+1)/2
         data_root/{train,test}/edge/<name>.png         8-bit, 255 boundary
+        data_root/{train,test}/sal/<name>.png          8-bit, 255 salient
+                                                       (synthetic set only)
 
     Any subset of the tasks can be loaded; only their folders must exist.
     ``metainfo['tasks']`` lists the loaded ones (``targets``).
@@ -52,13 +54,13 @@ class NYUv2MultiTaskDataset(BaseDataset):
         modalities (Sequence[str]): Inputs, a non-empty subset of
             ('rgb', 'depth'). Default ('rgb',).
         targets (Sequence[str]): Ground truth to load, a subset of
-            ('depth', 'semseg', 'normals', 'edge'). Default
+            ('depth', 'semseg', 'normals', 'edge', 'sal'). Default
             ('depth', 'semseg'), the folders every version of the layout
             has.
         use_mask_valid (bool): Read ``mask_valid`` with depth (missing files
             are an error). If False, only depth 0 is invalid. Default True.
         data_prefix (dict, optional): Folder per name (rgb, depth, semseg,
-            mask_valid, normals, edge), relative to ``data_root``. Default
+            mask_valid, normals, edge, sal), relative to ``data_root``. Default
             ``{name: f'{split}/{name}'}``.
         suffix (str): File suffix. Default '.png'.
         **kwargs: ``pipeline``, ``test_mode``, ``indices``, ``metainfo``,
@@ -100,7 +102,7 @@ class NYUv2MultiTaskDataset(BaseDataset):
             data_prefix = {
                 name: f'{split}/{name}'
                 for name in ('rgb', 'depth', 'semseg', 'mask_valid',
-                             'normals', 'edge')
+                             'normals', 'edge', 'sal')
             }
         kwargs['metainfo'] = dict(kwargs.get('metainfo') or {},
                                   tasks=self.targets)
@@ -121,7 +123,7 @@ class NYUv2MultiTaskDataset(BaseDataset):
         if not osp.isdir(folder):
             hint = (' (set use_mask_valid=False to rely on depth == 0 alone)'
                     if name == 'mask_valid' else '')
-            if name in ('normals', 'edge'):
+            if name in ('normals', 'edge', 'sal'):
                 hint = (f' (task "{name}" needs a dataset written by the '
                         'current tools/dataset_converters/nyuv2.py or '
                         'synthetic_nyuv2.py; rerun them with --overwrite)')

@@ -94,3 +94,45 @@ def test_pretrain_configs(name, synth_root):
     assert out['inputs']['depth'].shape == (2, 1, size, size)
     assert out['inputs']['semseg'].shape == (2, size // 4, size // 4)
     assert out['inputs']['semseg'].dtype == torch.long
+
+
+@pytest.mark.parametrize('name,layout,fields', [
+    ('nyuv2synth_mt.py', None,
+     {'gt_sem_seg', 'gt_depth_map', 'gt_normals', 'gt_edge'}),
+    ('nyud_mt.py', 'make_nyud_mt',
+     {'gt_sem_seg', 'gt_depth_map', 'gt_normals', 'gt_edge'}),
+    ('pascal_context_mt.py', 'make_pascal_mt',
+     {'gt_sem_seg', 'gt_parts', 'gt_sal', 'gt_normals', 'gt_edge'}),
+])
+def test_multi_task_configs(name, layout, fields, synth_root, tmp_path):
+    """The multi-task base configs load and batch every task's ground truth
+    at the crop size, normals unit, boundaries binary."""
+    import mt_layouts
+    root = synth_root
+    if layout is not None:
+        root = str(tmp_path / 'data')
+        getattr(mt_layouts, layout)(root)
+    cfg = Config.fromfile(osp.join(CFG_DIR, name))
+    crop = tuple(cfg.crop_size)
+    if crop[0] > 64:  # the tiny test files: crop them at 8 x 12
+        crop = (8, 12)
+        for t in cfg.train_dataloader.dataset.pipeline:
+            if 'crop_size' in t:
+                t.crop_size = crop
+            if t.type == 'MultiModalPad':
+                t.size = crop
+    batch = next(iter(_loader(cfg.train_dataloader, root)))
+    for s in batch['data_samples']:
+        assert fields <= set(s.keys()), s.keys()
+        assert s.metainfo['tasks'] == tuple(
+            cfg.train_dataloader.dataset.get('tasks') or
+            cfg.train_dataloader.dataset.get('targets'))
+        n = s.gt_normals.data
+        assert n.shape == (3, ) + crop
+        length = n.norm(dim=0)
+        valid = length > 0
+        torch.testing.assert_close(length[valid],
+                                   torch.ones(int(valid.sum())))
+        assert set(s.gt_edge.data.unique().tolist()) <= {0, 1, 255}
+    val = next(iter(_loader(cfg.val_dataloader, root)))
+    assert fields <= set(val['data_samples'][0].keys())

@@ -1,0 +1,57 @@
+# PASCAL-Context MT of Maninis et al. (4,998 train / 5,105 val; semseg 21
+# classes, human parts 7, saliency, normals, boundaries) in the PASCAL_MT
+# folder of ASTMT / Multi-Task-Learning-PyTorch / InvPT
+# (docs/multi_task_dense.md, "Datasets"), at the literature's 512 x 512.
+# Pipelines follow InvPT's get_transformations (from ATRC): random scaling
+# in [0.5, 2.0], a 512 x 512 crop with cat_max_ratio 0.75, horizontal flip,
+# photometric distortion, pad to 512 x 512 with ignore values. Test images
+# are evaluated whole at their size (the data preprocessor pads them to
+# test_cfg; InvPT pads them to 512 x 512 in the pipeline). Differences: the colour jitter is RGBColorJitter
+# (not mmseg's PhotoMetricDistortion), normals are resized bilinearly and
+# renormalised (InvPT: nearest), padding goes bottom/right (InvPT:
+# centred). Pipelines only: the model config adds the heads and evaluators.
+dataset_type = 'PascalContextMTDataset'
+data_root = 'data/PASCAL_MT'
+crop_size = (512, 512)  # (h, w)
+tasks = ('semseg', 'parts', 'sal', 'normals', 'edge')
+train_pipeline = [
+    dict(type='LoadMultiModalFromFile'),
+    dict(type='MultiModalRandomResize', scale=None, ratio_range=(0.5, 2.0)),
+    dict(type='MultiModalRandomCrop', crop_size=crop_size,
+         cat_max_ratio=0.75),
+    dict(type='MultiModalRandomFlip', prob=0.5),
+    dict(type='RGBColorJitter'),
+    dict(type='MultiModalPad', size=crop_size),
+    dict(type='PackMultiModalInputs'),
+]
+test_pipeline = [
+    dict(type='LoadMultiModalFromFile'),
+    dict(type='PackMultiModalInputs'),
+]
+data_preprocessor = dict(
+    type='MultiModalDataPreprocessor', size_divisor=16,
+    test_cfg=dict(size_divisor=16))
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        split='train',
+        tasks=tasks,
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        split='val',
+        tasks=tasks,
+        test_mode=True,
+        pipeline=test_pipeline))
+test_dataloader = val_dataloader
