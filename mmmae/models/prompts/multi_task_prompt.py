@@ -117,7 +117,7 @@ class MultiTaskPrompt(BasePrompt):
         """Tasks whose prompts this pass carries (all when unspecified)."""
         if ctx is None or ctx.tasks is None:
             return self.tasks
-        check_names('task', ctx.tasks, self.tasks, 'MultiTaskPrompt')
+        check_names('task', ctx.tasks, self.tasks, type(self).__name__)
         return tuple(ctx.tasks)
 
     def before_block(self, index: int, x: Tensor, layout: TokenLayout,
@@ -139,12 +139,12 @@ class MultiTaskPrompt(BasePrompt):
                 layout: TokenLayout) -> Tensor:
         if task is None or self.readout_scale is None:
             return patch_tokens
-        check_names('task', (task, ), self.tasks, 'MultiTaskPrompt')
+        check_names('task', (task, ), self.tasks, type(self).__name__)
         group = self.group_name(task)
         if group not in layout.prompts:
             served = [g[5:] for g in layout.prompts if g.startswith('task.')]
-            raise KeyError(f'MultiTaskPrompt: head of task "{task}" reads a '
-                           f'pass that served tasks {served}')
+            raise KeyError(f'{type(self).__name__}: head of task "{task}" '
+                           f'reads a pass that served tasks {served}')
         prompts = tokens[:, layout.prompts[group]]  # B Lt D
         D = patch_tokens.shape[-1]
         q = F.layer_norm(patch_tokens, (D, ))
