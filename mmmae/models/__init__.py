@@ -1,8 +1,8 @@
 # Importing the subpackages registers every model component in MODELS.
 from . import (adapters, backbones, classifiers, data_preprocessors, heads, layers,
-               losses, pretrainers, prompts, segmentors)
+               losses, peft, pretrainers, prompts, segmentors)
 
 __all__ = [
     'adapters', 'backbones', 'classifiers', 'data_preprocessors', 'heads', 'layers',
-    'losses', 'pretrainers', 'prompts', 'segmentors'
+    'losses', 'peft', 'pretrainers', 'prompts', 'segmentors'
 ]

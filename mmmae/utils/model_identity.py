@@ -3,7 +3,9 @@ the one a config builds.
 
 Every checkpoint a Runner writes carries ``meta['mmmae_model']`` (written
 by ``ModelIdentityHook``): the model type, its encoders' type, width and
-depth, the prompt type and the task heads, e.g.::
+depth, the prompt type, the weight-side PEFT method when there is one
+(``backbone.peft``, e.g. ``peft='LoRA'``; no key without one, as in older
+records) and the task heads, e.g.::
 
     dict(type='MultiTaskSegmentor',
          backbone=dict(type='MultiViT', embed_dims=32, depth=2),
@@ -59,6 +61,13 @@ def _prompt(model: nn.Module) -> Optional[nn.Module]:
     return prompt if isinstance(prompt, nn.Module) else None
 
 
+def _peft(model: nn.Module) -> Optional[nn.Module]:
+    peft = getattr(model, 'peft', None)
+    if peft is None:
+        peft = getattr(getattr(model, 'backbone', None), 'peft', None)
+    return peft if isinstance(peft, nn.Module) else None
+
+
 def model_identity(model: nn.Module) -> dict:
     """The identity record of ``model`` (see the module docstring).
 
@@ -77,6 +86,9 @@ def model_identity(model: nn.Module) -> dict:
             ident[attr] = _encoder_identity(module)
     prompt = _prompt(model)
     ident['prompt'] = type(prompt).__name__ if prompt is not None else None
+    peft = _peft(model)
+    if peft is not None:  # absent, as in older records, when there is none
+        ident['peft'] = type(peft).__name__
     heads = {}
     for attr in _HEADS:
         group = getattr(model, attr, None)
@@ -100,6 +112,8 @@ def describe(ident: dict) -> str:
             sizes = ', '.join(f'{k}={v}' for k, v in enc.items() if k != 'type')
             parts.append(f'{attr}={enc["type"]}({sizes})')
     parts.append(f'prompt={ident.get("prompt")}')
+    if ident.get('peft') is not None:
+        parts.append(f'peft={ident["peft"]}')
     heads = ident.get('heads') or {}
     if heads:
         parts.append('heads={' + ', '.join(f'{k}: {v}'
@@ -110,7 +124,8 @@ def describe(ident: dict) -> str:
 def identity_mismatch(saved: dict, built: dict) -> List[str]:
     """What differs between a checkpoint's record and the built model.
 
-    The type, the encoders and the prompt type must be equal; every head
+    The type, the encoders, the prompt type and the PEFT method must be
+    equal; every head
     the config builds must be in the checkpoint with the same type (a
     config may test a subset of a multi-task checkpoint's heads).
 
@@ -122,7 +137,7 @@ def identity_mismatch(saved: dict, built: dict) -> List[str]:
         return [f'type: checkpoint {saved.get("type")}, config '
                 f'{built.get("type")}']
     diffs = []
-    for key in _ENCODERS + ('prompt', ):
+    for key in _ENCODERS + ('prompt', 'peft'):
         if saved.get(key) != built.get(key):
             diffs.append(f'{key}: checkpoint {saved.get(key)}, config '
                          f'{built.get(key)}')

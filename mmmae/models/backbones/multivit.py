@@ -19,6 +19,7 @@ from torch import Tensor
 from mmmae.registry import MODELS
 from ..layers import Attention, Block, TokenLayout
 from ..layers.token_readout import TokenReadout
+from ..peft.base_peft import BasePEFT
 from ..prompts.base_prompt import BasePrompt, PromptContext
 
 
@@ -45,8 +46,12 @@ class MultiViT(BaseModule):
         out_indices (Sequence[int]): Blocks whose outputs ``forward`` returns
             (0-based, negatives count from the end). Defaults to the last.
         prompt (dict, optional): Config of a ``BasePrompt`` plugin.
-        frozen (bool): Freeze everything but the prompt (and
-            ``trainable_patterns``); frozen parts stay in eval mode.
+        peft (dict, optional): Config of a ``BasePEFT`` weight-side method
+            (LoRA, MTLoRA, BitFit, ...; see docs/peft.md). It may be
+            combined with a prompt.
+        frozen (bool): Freeze everything but the prompt, the peft method's
+            parameters (and ``trainable_patterns``, the method's included);
+            frozen parts stay in eval mode.
         trainable_patterns (Sequence[str]): Regexes of parameter names that
             stay trainable under ``frozen``, e.g. ``('norm',)`` for
             normalisation tuning or ``(r'\\.bias$',)`` for bias tuning.
@@ -80,6 +85,7 @@ class MultiViT(BaseModule):
                  qkv_bias: bool = True,
                  out_indices: Sequence[int] = (-1, ),
                  prompt: Optional[dict] = None,
+                 peft: Optional[dict] = None,
                  frozen: bool = False,
                  trainable_patterns: Sequence[str] = (),
                  init_cfg=None):
@@ -135,6 +141,18 @@ class MultiViT(BaseModule):
                 raise TypeError(f'prompt {type(self.prompt).__name__} must '
                                 'subclass mmmae BasePrompt')
 
+        self.peft: Optional[BasePEFT] = None
+        if peft is not None:
+            peft = copy.deepcopy(peft)
+            peft.update(embed_dims=self.embed_dims,
+                        num_layers=self.num_layers)
+            self.peft = MODELS.build(peft)
+            if not isinstance(self.peft, BasePEFT):
+                raise TypeError(f'peft {type(self.peft).__name__} must '
+                                'subclass mmmae BasePEFT')
+            # After the blocks exist (its targets) and before freezing.
+            self.peft.apply(self)
+
         self.frozen = frozen
         self.trainable_patterns = tuple(trainable_patterns)
         names = [n for n, _ in self.named_parameters()]
@@ -154,7 +172,7 @@ class MultiViT(BaseModule):
         """MultiMAE's init: xavier-uniform linears (q, k, v as separate
         blocks), small normal tokens."""
         for name, m in self.named_modules():
-            if name.startswith('prompt'):
+            if name.startswith(self._PLUGINS):
                 continue
             if isinstance(m, nn.Linear):
                 nn.init.xavier_uniform_(m.weight)
@@ -167,7 +185,8 @@ class MultiViT(BaseModule):
                 nn.init.zeros_(m.bias)
         for name, m in self.named_modules():
             # After the blanket xavier: the fused qkv is three D x D blocks.
-            if isinstance(m, Attention) and not name.startswith('prompt'):
+            if isinstance(m, Attention) and not name.startswith(
+                    self._PLUGINS):
                 m.reset_parameters()
         trunc_normal_(self.global_tokens, std=0.02)
 
@@ -176,15 +195,21 @@ class MultiViT(BaseModule):
         super().init_weights()
 
     # ---------------------------------------------------------------- freeze
+    # Plugin children: own initialisation, trainable, never put in eval.
+    _PLUGINS = ('prompt', 'peft')
+
     def _is_trainable_when_frozen(self, name: str) -> bool:
-        return name.startswith('prompt.') or any(
-            re.search(p, name) for p in self.trainable_patterns)
+        patterns = self.trainable_patterns
+        if self.peft is not None:
+            patterns = patterns + tuple(self.peft.trainable_patterns())
+        return name.startswith(tuple(p + '.' for p in self._PLUGINS)) or any(
+            re.search(p, name) for p in patterns)
 
     def _freeze(self) -> None:
         for name, param in self.named_parameters():
             param.requires_grad = self._is_trainable_when_frozen(name)
         for name, module in self.named_children():
-            if name != 'prompt':
+            if name not in self._PLUGINS:
                 module.eval()
 
     def train(self, mode: bool = True) -> 'MultiViT':
@@ -241,19 +266,25 @@ class MultiViT(BaseModule):
                 defaults to ``out_indices``.
 
         Returns:
-            tuple: per returned block (B, N', D) tokens (prompts included),
-            and the final layout.
+            tuple: per returned block (B, N', D) tokens (prompts included,
+            and any per-task tokens the peft method's ``tap`` adds), and
+            their layout.
         """
         return_indices = self.out_indices if return_indices is None \
             else list(return_indices)
-        outs = []
+        outs, out_layout = [], None
         for i, block in enumerate(self.blocks):
             if self.prompt is not None:
                 x, layout = self.prompt.before_block(i, x, layout, ctx)
-            x = block(x)
+            if self.peft is None:
+                x = block(x)
+            else:
+                x = self.peft.forward_block(i, block, x, layout, ctx)
             if i in return_indices:
-                outs.append(x)
-        return outs, layout
+                out, out_layout = (x, layout) if self.peft is None else \
+                    self.peft.tap(i, x, layout, ctx)
+                outs.append(out)
+        return outs, layout if out_layout is None else out_layout
 
     def _make_context(self, inputs: Dict[str, Tensor], layout: TokenLayout,
                       batch: int, tasks) -> PromptContext:
@@ -306,6 +337,8 @@ class MultiViT(BaseModule):
             patch = x[:, layout.patch_slice]
             if self.prompt is not None:
                 patch = self.prompt.readout(task, patch, x, layout)
+            if self.peft is not None:
+                patch = self.peft.readout(task, patch, x, layout)
             maps.append(readout(patch, layout))
         return tuple(maps)
 

@@ -1,0 +1,3 @@
+from .base_peft import BasePEFT, MergeError
+
+__all__ = ['BasePEFT', 'MergeError']
