@@ -1,3 +1,4 @@
 from .base_peft import BasePEFT, MergeError
+from .lora import LoRA, LoRABranch
 
-__all__ = ['BasePEFT', 'MergeError']
+__all__ = ['BasePEFT', 'MergeError', 'LoRA', 'LoRABranch']
