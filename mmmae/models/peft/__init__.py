@@ -1,4 +1,9 @@
+from .adapters import AdaptFormer, Bottleneck, HoulsbyAdapter
 from .base_peft import BasePEFT, MergeError
 from .lora import LoRA, LoRABranch
+from .mtlora import MTLoRA
 
-__all__ = ['BasePEFT', 'MergeError', 'LoRA', 'LoRABranch']
+__all__ = [
+    'BasePEFT', 'MergeError', 'LoRA', 'LoRABranch', 'MTLoRA', 'AdaptFormer',
+    'HoulsbyAdapter', 'Bottleneck'
+]
