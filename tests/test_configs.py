@@ -180,3 +180,116 @@ def test_val_split_is_carved_from_train_disjoint_and_seeded(config, tmp_path):
     # Seeded: the same again, and another seed moves it.
     assert build(cfg.val_dataloader) == val
     assert build(cfg.val_dataloader, split_seed=1) != val
+
+
+# ------------------------------------------- dense multi-task configs
+DENSE_MT_CONFIGS = [
+    c for c in LEAF_CONFIGS
+    if any(s in c for s in ('-pt_seg-depth-normals-edge_', '-pt_semseg_',
+                            '-pt_depth_1', '-pt_normals_', '-pt_edge_',
+                            '_40k_nyud-mt', '_40k_pascal-context-mt'))
+]
+# What reads each prediction field: mmseg's metrics have fixed fields.
+_MMSEG_PRED = {'mmseg.IoUMetric': 'pred_sem_seg',
+               'mmseg.DepthMetric': 'pred_depth_map'}
+
+
+def _pred_fields_evaluated(evaluators):
+    from mmmae.registry import METRICS
+    fields = set()
+    for cfg in evaluators:
+        if cfg['type'] in _MMSEG_PRED:
+            fields.add(_MMSEG_PRED[cfg['type']])
+        else:
+            fields.add(METRICS.build(dict(cfg)).pred_key)
+    return fields
+
+
+def test_dense_multi_task_configs_are_listed():
+    assert len(DENSE_MT_CONFIGS) == 10, DENSE_MT_CONFIGS
+
+
+@pytest.mark.parametrize('config', DENSE_MT_CONFIGS)
+def test_dense_multi_task_config_heads_data_metrics_prompts_agree(config):
+    """Every head's task is loaded by the dataset and scored by a metric;
+    task weights and multi-task prompts name exactly the heads."""
+    from mmmae.datasets.tasks import TASK_FIELDS
+    cfg = Config.fromfile(osp.join(REPO, config))
+    model = MODELS.build(cfg.model)
+    data = cfg.train_dataloader.dataset
+    provided = data.get('tasks') or data.get('targets')
+    task_of_field = {f.field: t for t, f in TASK_FIELDS.items()}
+    for task in model.tasks:
+        assert task_of_field[model.gt_fields[task]] in provided, (config,
+                                                                  task)
+    assert set(model.pred_fields.values()) == _pred_fields_evaluated(
+        cfg.test_evaluator), config
+    assert set(model.task_weights) == set(model.tasks)
+    prompt = model.backbone.prompt
+    if prompt is not None:
+        assert set(prompt.tasks) == set(model.tasks)
+        assert model.backbone.frozen
+
+
+def test_single_task_twins_differ_only_in_their_task():
+    root = 'configs/multimae/multimae_vit-tiny-p8-pt_{}_1xb8_150i_' \
+        'nyuv2synth-64x64.py'
+    joint = Config.fromfile(osp.join(REPO, root.format(
+        'seg-depth-normals-edge')))
+    prompt = Config.fromfile(osp.join(
+        REPO, 'configs/prompt/mtprompt_multimae-tiny-p8-pt_seg-depth-'
+        'normals-edge_1xb8_150i_nyuv2synth-64x64.py'))
+    for cfg in [prompt] + [Config.fromfile(osp.join(REPO, root.format(t)))
+                           for t in ('semseg', 'depth', 'normals', 'edge')]:
+        for key in ('param_scheduler', 'train_cfg', 'randomness'):
+            assert cfg[key] == joint[key], key
+        assert cfg.train_dataloader.dataset.pipeline == \
+            joint.train_dataloader.dataset.pipeline
+        assert cfg.model.backbone.init_cfg == joint.model.backbone.init_cfg
+        assert cfg.optim_wrapper.optimizer == joint.optim_wrapper.optimizer
+        for task, head in cfg.model.decode_heads.items():
+            if head is not None:
+                assert head == joint.model.decode_heads[task]
+                assert cfg.model.task_weights[task] == \
+                    joint.model.task_weights[task]
+    assert joint.train_cfg.max_iters == 150
+
+
+@pytest.mark.parametrize('name,crop,weights,max_dist', [
+    ('nyud-mt-448x576', (448, 576),
+     dict(semseg=1.0, depth=1.0, normals=10.0, edge=50.0), 0.011),
+    ('pascal-context-mt-512x512', (512, 512),
+     dict(semseg=1.0, parts=2.0, sal=5.0, normals=10.0, edge=50.0), 0.0075),
+])
+def test_vit_b_benchmark_configs_follow_the_literature(name, crop, weights,
+                                                       max_dist):
+    """InvPT / TaskPrompter configs: 40k iterations of batch 2, Adam 2e-5
+    (wd 1e-6), poly 0.9 to 0, clip 10, their task weights and crops;
+    SEISM maxDist per benchmark."""
+    import glob as _glob
+    files = _glob.glob(osp.join(REPO, 'configs', '*', f'*_40k_{name}.py'))
+    assert len(files) == 2, files
+    for path in files:
+        cfg = Config.fromfile(path)
+        assert cfg.crop_size == crop
+        crops = [t for t in cfg.train_dataloader.dataset.pipeline
+                 if t['type'] == 'MultiModalRandomCrop']
+        assert crops[0]['crop_size'] == crop
+        assert cfg.train_dataloader.batch_size == 2
+        assert cfg.train_cfg.max_iters == 40000
+        opt = cfg.optim_wrapper
+        assert opt.optimizer == dict(type='Adam', lr=2e-5, weight_decay=1e-6)
+        assert opt.clip_grad == dict(max_norm=10, norm_type=2)
+        assert [dict(s) for s in cfg.param_scheduler] == [dict(
+            type='PolyLR', power=0.9, eta_min=0., by_epoch=False, begin=0,
+            end=40000)]
+        assert cfg.model.backbone.drop_path_rate == 0.15
+        assert cfg.model.task_weights == weights
+        edge = [e for e in cfg.test_evaluator
+                if e['type'] == 'BoundaryMetric']
+        assert edge[0]['max_dist'] == max_dist
+        heads = {t: h for t, h in cfg.model.decode_heads.items() if h}
+        assert set(heads) == set(weights)
+        if 'edge' in heads:
+            model = MODELS.build(cfg.model.decode_heads.edge)
+            assert model._losses()[0].pos_weight == 0.95
