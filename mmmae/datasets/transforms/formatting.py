@@ -53,14 +53,20 @@ class PackMultiModalInputs(BaseTransform):
         return torch.from_numpy(np.ascontiguousarray(arr)).to(dtype)
 
     def transform(self, results: dict) -> dict:
+        # Any task map may also be an input (e.g. normals for MultiMAE).
         dtypes = dict(rgb=torch.uint8, depth=torch.float32,
-                      semseg=torch.int64)
+                      semseg=torch.int64, normals=torch.float32,
+                      edge=torch.int64, sal=torch.int64, parts=torch.int64)
         inputs = {}
         for name in results['modalities']:
             if name not in results:
                 raise KeyError(f'modality "{name}" of '
                                f'{results.get("img_path")} was not loaded; '
                                'put LoadMultiModalFromFile first')
+            if name not in dtypes:
+                raise KeyError(f'unknown modality "{name}" of '
+                               f'{results.get("img_path")}; expected one of '
+                               f'{sorted(dtypes)}')
             inputs[name] = self._tensor(results[name], dtypes[name])
         sample = SegDataSample()
         # Without a target list (hand-built results), what is present.
