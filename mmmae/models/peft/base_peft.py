@@ -8,7 +8,7 @@ the frozen layers compute. Both are plugins the backbone takes by config::
 
 A method is one registered ``BasePEFT`` subclass. The backbone fills in
 ``embed_dims`` and ``num_layers``, builds it as its child ``peft`` after its
-blocks exist, calls ``apply(backbone)`` once, and then freezes. Everything
+blocks exist, calls ``attach(backbone)`` once, and then freezes. Everything
 under ``peft.`` stays trainable under ``frozen=True`` (the name marker, like
 ``prompt.``), and the method's ``trainable_patterns()`` (regexes over the
 backbone's own parameter names) unfreeze chosen frozen parameters (BitFit,
@@ -42,11 +42,11 @@ class MergeError(RuntimeError):
 class BasePEFT(BaseModule):
     """Base class of weight-side PEFT methods; the backbone calls these only.
 
-    A subclass creates its parameters in ``apply(backbone)`` (the targets
+    A subclass creates its parameters in ``attach(backbone)`` (the targets
     are known only then) or ``__init__``, sets them in
     ``reset_parameters()``, and overrides what it needs:
 
-    - ``apply(backbone)``: find the layers (:meth:`select_modules`), create
+    - ``attach(backbone)``: find the layers (:meth:`select_modules`), create
       the new parameters as children of ``self``, register forward hooks
       (:meth:`add_forward_hook`). Called once, before the backbone freezes.
     - ``trainable_patterns()``: regexes of backbone parameter names that
@@ -82,15 +82,28 @@ class BasePEFT(BaseModule):
         # (module, hook id): a plain list, so the frozen layers are not
         # registered as children of the method; deepcopy maps the modules.
         self._hooked: List[Tuple[nn.Module, int]] = []
-        self.applied = False
+        self.attached = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if 'apply' in cls.__dict__:
+            # nn.Module.apply(fn) recurses into every child (mmengine's
+            # BaseModel.to uses it): overriding it breaks device moves.
+            raise TypeError(
+                f'{cls.__name__} overrides nn.Module.apply; a PEFT method '
+                'attaches itself in attach(backbone)')
 
     # ------------------------------------------------------------ contract
-    def apply(self, backbone: nn.Module) -> None:
-        """Attach the method to ``backbone``; call once."""
-        if self.applied:
-            raise RuntimeError(f'{type(self).__name__} is already applied to '
-                               'a backbone; build a new one')
-        self.applied = True
+    def attach(self, backbone: nn.Module) -> None:
+        """Attach the method to ``backbone``; call once.
+
+        (Not ``apply``: that is ``nn.Module.apply(fn)``, which torch and
+        mmengine call on every child, e.g. in ``BaseModel.to``.)
+        """
+        if self.attached:
+            raise RuntimeError(f'{type(self).__name__} is already attached '
+                               'to a backbone; build a new one')
+        self.attached = True
 
     def trainable_patterns(self) -> Tuple[str, ...]:
         """Regexes of backbone parameter names trainable under ``frozen``."""

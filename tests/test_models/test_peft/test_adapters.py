@@ -179,3 +179,15 @@ def test_bad_targets_name_the_pattern():
     with pytest.raises(ValueError, match='bottleneck=0'):
         AdaptFormer(bottleneck=0, embed_dims=D, num_layers=2)
     assert HoulsbyAdapter(embed_dims=D, num_layers=2).trainable_patterns()
+
+
+def test_module_apply_and_to_still_work():
+    """``nn.Module.apply(fn)`` reaches the method (mmengine's ``to`` uses
+    it); the contract attaches with ``attach(backbone)``."""
+    vit = _vit(peft=dict(type='AdaptFormer', bottleneck=8))
+    seen = []
+    vit.apply(lambda m: seen.append(type(m).__name__))
+    assert 'AdaptFormer' in seen and 'Bottleneck' in seen
+    vit.to('cpu')
+    with pytest.raises(RuntimeError, match='already attached'):
+        vit.peft.attach(vit)
