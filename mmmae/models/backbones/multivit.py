@@ -151,7 +151,7 @@ class MultiViT(BaseModule):
                 raise TypeError(f'peft {type(self.peft).__name__} must '
                                 'subclass mmmae BasePEFT')
             # After the blocks exist (its targets) and before freezing.
-            self.peft.apply(self)
+            self.peft.attach(self)
 
         self.frozen = frozen
         self.trainable_patterns = tuple(trainable_patterns)

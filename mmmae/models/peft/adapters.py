@@ -94,8 +94,8 @@ class _BottleneckAdapters(BasePEFT):
         """Create the adapter of target ``name`` and hook it in."""
         raise NotImplementedError
 
-    def apply(self, backbone: nn.Module) -> None:
-        super().apply(backbone)
+    def attach(self, backbone: nn.Module) -> None:
+        super().attach(backbone)
         for name, module in self.select_modules(backbone, self.targets,
                                                 self.target_kinds):
             self.adapters[self.module_key(name)] = self._new_adapter()

@@ -149,8 +149,8 @@ class LoRA(BasePEFT):
                 return groups
         return 1
 
-    def apply(self, backbone: nn.Module) -> None:
-        super().apply(backbone)
+    def attach(self, backbone: nn.Module) -> None:
+        super().attach(backbone)
         for name, layer in self.select_modules(backbone, self.targets):
             key = self.module_key(name)
             if key in self.branches:

@@ -140,8 +140,8 @@ class MTLoRA(BasePEFT):
         return f'mtlora.{task}'
 
     # --------------------------------------------------------------- build
-    def apply(self, backbone: nn.Module) -> None:
-        super().apply(backbone)
+    def attach(self, backbone: nn.Module) -> None:
+        super().attach(backbone)
         blocks = self._task_blocks
         if blocks is None:
             blocks = getattr(backbone, 'out_indices', None)

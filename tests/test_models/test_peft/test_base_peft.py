@@ -19,8 +19,8 @@ class _ScaleOut(BasePEFT):
         self.targets = targets
         self.gains = nn.ParameterDict()
 
-    def apply(self, backbone):
-        super().apply(backbone)
+    def attach(self, backbone):
+        super().attach(backbone)
         for name, layer in self.select_modules(backbone, self.targets):
             key = self.module_key(name)
             self.gains[key] = nn.Parameter(torch.ones(layer.out_features))
@@ -113,3 +113,13 @@ def test_merge_is_refused_by_default():
     vit = _vit(peft=dict(type='_ScaleOut'))
     with pytest.raises(MergeError, match='_ScaleOut cannot be merged'):
         vit.peft.merge()
+
+
+def test_overriding_module_apply_is_refused_and_to_works():
+    with pytest.raises(TypeError, match='Bad overrides nn.Module.apply.*'
+                       r'attach\(backbone\)'):
+        type('Bad', (BasePEFT, ), dict(apply=lambda self, b: None))
+    vit = _vit(peft=dict(type='_ScaleOut'))
+    vit.to('cpu')  # nn.Module.apply(fn) reaches the method unchanged
+    with pytest.raises(RuntimeError, match='already attached'):
+        vit.peft.attach(vit)
