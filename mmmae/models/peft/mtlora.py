@@ -49,7 +49,7 @@ from torch import Tensor
 
 from mmmae.registry import MODELS
 from ..layers import TokenLayout
-from ..prompts.base_prompt import PromptContext, check_names
+from ..prompts.base_prompt import PromptContext
 from .base_peft import BasePEFT
 from .lora import LoRABranch
 
@@ -129,9 +129,18 @@ class MTLoRA(BasePEFT):
         self.task_blocks: Tuple[int, ...] = ()
         self._capture: Optional[Dict[str, tuple]] = None
 
+    def _check_tasks(self, tasks: Sequence[str], what: str) -> None:
+        unknown = [t for t in tasks if t not in self.tasks]
+        if unknown:
+            raise KeyError(f'MTLoRA has no task-specific modules for {what} '
+                           f'{unknown}; its tasks are {list(self.tasks)}')
+
     def _per_task(self, value, what: str) -> Dict[str, float]:
         if isinstance(value, Mapping):
-            check_names(what, list(self.tasks), list(value), 'MTLoRA')
+            missing = [t for t in self.tasks if t not in value]
+            if missing:
+                raise KeyError(f'MTLoRA: {what} {dict(value)} lacks tasks '
+                               f'{missing}')
             return {t: value[t] for t in self.tasks}
         return {t: value for t in self.tasks}
 
@@ -200,7 +209,7 @@ class MTLoRA(BasePEFT):
         """Tasks this pass computes (all when the context names none)."""
         if ctx is None or ctx.tasks is None:
             return self.tasks
-        check_names('task', ctx.tasks, self.tasks, 'MTLoRA')
+        self._check_tasks(ctx.tasks, 'the tasks of this pass')
         return tuple(ctx.tasks)
 
     def forward_block(self, index: int, block: nn.Module, x: Tensor,
@@ -251,7 +260,7 @@ class MTLoRA(BasePEFT):
                 tokens: Tensor, layout: TokenLayout) -> Tensor:
         if task is None:
             return patch_tokens
-        check_names('task', (task, ), self.tasks, 'MTLoRA')
+        self._check_tasks((task, ), 'the head of task')
         group = self.group_name(task)
         if group not in layout.prompts:
             served = [g[7:] for g in layout.prompts

@@ -166,9 +166,13 @@ def test_per_task_pass_and_bad_tasks():
     with pytest.raises(KeyError, match='task "semseg" reads a pass that '
                        r"computed tasks \[.*depth.*\]"):
         vit.tokens_to_maps(feats['tokens'], feats['layout'], 'semseg')
-    with pytest.raises(KeyError, match=r"normals"):
+    with pytest.raises(KeyError, match=r"MTLoRA has no task-specific modules"
+                       r" for the tasks of this pass \[.normals.\]"):
         vit.forward_features(_inputs(), tasks=('normals', ))
     with pytest.raises(ValueError, match='must also be a task-agnostic'):
         _vit(peft=dict(targets=[r'blocks\.\d+\.attn\.qkv']))
+    with pytest.raises(KeyError, match=r"task_rank .* lacks tasks \[.b.\]"):
+        MTLoRA(tasks=('a', 'b'), task_rank=dict(a=2), embed_dims=32,
+               num_layers=2)
     with pytest.raises(ValueError, match='distinct'):
         MTLoRA(tasks=('a', 'a'), embed_dims=32, num_layers=2)
