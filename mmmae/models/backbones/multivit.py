@@ -49,6 +49,19 @@ class MultiViT(BaseModule):
         peft (dict, optional): Config of a ``BasePEFT`` weight-side method
             (LoRA, MTLoRA, BitFit, ...; see docs/peft.md). It may be
             combined with a prompt.
+        default_modality (str): The modality a plain tensor input is taken
+            as, so that a stock mmseg ``EncoderDecoder`` or mmpretrain
+            ``ImageClassifier`` can feed it its (B, 3, H, W) image batch.
+            Defaults to ``'rgb'``.
+        out_type (str): What ``forward`` returns per out index, as
+            mmpretrain's ``VisionTransformer.out_type``:
+            ``'featmap'`` (default) the (B, C, h, w) patch-token maps that
+            mmseg heads read; ``'avg_featmap'`` the mean of the patch and
+            global tokens then a LayerNorm (``fc_norm``), (B, D): the
+            reference's classification pooling (``LinearOutputAdapter``
+            with ``use_mean_pooling=True``); ``'global'`` (alias
+            ``'cls_token'``) the last global token then ``fc_norm``, (B, D):
+            the reference's ``use_mean_pooling=False``.
         frozen (bool): Freeze everything but the prompt, the peft method's
             parameters (and ``trainable_patterns``, the method's included);
             frozen parts stay in eval mode.
@@ -57,14 +70,19 @@ class MultiViT(BaseModule):
             normalisation tuning or ``(r'\\.bias$',)`` for bias tuning.
 
     Shapes:
-        inputs: {modality: (B, C_m, H, W)} (semseg: (B, H/4, W/4))
-        -> forward: tuple over ``out_indices`` of (B, C, H/P, W/P), the patch
+        inputs: {modality: (B, C_m, H, W)} (semseg: (B, H/4, W/4)), or one
+        (B, C, H, W) tensor taken as ``{default_modality: tensor}``
+        -> forward: tuple over ``out_indices`` of (B, C, H/P, W/P) (for
+           ``out_type='featmap'``; (B, D) for the pooled types), the patch
            tokens read out by ``readout`` (default: averaged over the
            modalities present, C = D); prompt and global tokens are never
            part of it.
         -> forward_features: dict(tokens=[(B, N_prompt + N_patch + N_global,
            D)] per out index, layout=TokenLayout, aux_losses=dict)
     """
+
+    OUT_TYPES = ('featmap', 'avg_featmap', 'global')
+    _OUT_TYPE_ALIASES = {'cls_token': 'global'}
 
     arch_zoo = {
         'tiny': dict(embed_dims=32, depth=2, num_heads=2, mlp_ratio=4.),
@@ -88,6 +106,8 @@ class MultiViT(BaseModule):
                  peft: Optional[dict] = None,
                  frozen: bool = False,
                  trainable_patterns: Sequence[str] = (),
+                 default_modality: str = 'rgb',
+                 out_type: str = 'featmap',
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         if isinstance(arch, str):
@@ -129,6 +149,22 @@ class MultiViT(BaseModule):
                 raise IndexError(f'out index {i} is outside the '
                                  f'{self.num_layers} blocks')
             self.out_indices.append(j)
+
+        if default_modality not in self.input_adapters:
+            raise KeyError(f'MultiViT: default_modality "{default_modality}" '
+                           'has no input adapter (it has '
+                           f'{list(self.input_adapters)})')
+        self.default_modality = default_modality
+        out_type = self._OUT_TYPE_ALIASES.get(out_type, out_type)
+        if out_type not in self.OUT_TYPES:
+            raise ValueError(f'MultiViT: out_type "{out_type}" is not one of '
+                             f'{self.OUT_TYPES + tuple(self._OUT_TYPE_ALIASES)}')
+        self.out_type = out_type
+        if out_type != 'featmap':
+            # The reference's LinearOutputAdapter norm, applied after
+            # pooling; it is part of the classifier, so no layer decay
+            # below the last layer.
+            self.fc_norm = nn.LayerNorm(self.embed_dims, eps=1e-6)
 
         self.prompt: Optional[BasePrompt] = None
         if prompt is not None:
@@ -219,13 +255,29 @@ class MultiViT(BaseModule):
         return self
 
     # ------------------------------------------------------------- tokenize
-    def tokenize(self, inputs: Dict[str, Tensor]
+    def _as_modalities(self, inputs: Union[Tensor, Dict[str, Tensor]]
+                       ) -> Dict[str, Tensor]:
+        """A plain (B, C, H, W) tensor (mmseg / mmpretrain models) is the
+        ``default_modality``; a dict passes through."""
+        if isinstance(inputs, Tensor):
+            if inputs.dim() != 4:
+                raise ValueError('MultiViT: a tensor input must be (B, C, H, '
+                                 f'W), got shape {tuple(inputs.shape)}')
+            return {self.default_modality: inputs}
+        if not isinstance(inputs, dict):
+            raise TypeError('MultiViT expects a (B, C, H, W) tensor or a dict '
+                            '{modality: tensor}, got '
+                            f'{type(inputs).__name__}')
+        return inputs
+
+    def tokenize(self, inputs: Union[Tensor, Dict[str, Tensor]]
                  ) -> Tuple[Tensor, TokenLayout]:
         """Patch tokens of every modality present, then the global tokens.
 
         Returns:
             tuple: tokens (B, N_patch + N_global, D) and their layout.
         """
+        inputs = self._as_modalities(inputs)
         if not inputs:
             raise ValueError('MultiViT got no input modality; expected a '
                              f'subset of {list(self.input_adapters)}')
@@ -306,10 +358,11 @@ class MultiViT(BaseModule):
                              None if tasks is None else tuple(tasks),
                              query_fn)
 
-    def forward_features(self, inputs: Dict[str, Tensor],
+    def forward_features(self, inputs: Union[Tensor, Dict[str, Tensor]],
                          tasks: Union[None, str, Sequence[str]] = None
                          ) -> dict:
         """Tokens at ``out_indices`` with their layout and prompt losses."""
+        inputs = self._as_modalities(inputs)
         x, layout = self.tokenize(inputs)
         ctx = self._make_context(inputs, layout, x.shape[0], tasks)
         outs, layout = self.forward_tokens(x, layout, ctx)
@@ -345,10 +398,31 @@ class MultiViT(BaseModule):
     # A backbone on its own has no head to follow: average what is there.
     _mean_readout = TokenReadout(modalities=None, mode='mean')
 
-    def forward(self, inputs: Dict[str, Tensor],
+    def tokens_to_vectors(self, tokens: Sequence[Tensor],
+                          layout: TokenLayout) -> Tuple[Tensor, ...]:
+        """Pooled (B, D) vectors of ``out_type`` 'avg_featmap' / 'global',
+        after ``fc_norm``; prompt tokens are never pooled."""
+        outs = []
+        for x in tokens:
+            glob = x[:, layout.global_slice]
+            if self.out_type == 'avg_featmap':
+                # The reference's use_mean_pooling averages every encoder
+                # token: the patch tokens and the global token(s).
+                pooled = torch.cat([x[:, layout.patch_slice], glob],
+                                   dim=1).mean(1)
+            else:
+                pooled = glob[:, -1]
+            outs.append(self.fc_norm(pooled))
+        return tuple(outs)
+
+    def forward(self, inputs: Union[Tensor, Dict[str, Tensor]],
                 task: Optional[str] = None,
                 readout: Optional[TokenReadout] = None) -> Tuple[Tensor, ...]:
+        """Per out index: a (B, C, h, w) map (``out_type='featmap'``) or a
+        pooled (B, D) vector; ``inputs`` may be a plain image tensor."""
         feats = self.forward_features(inputs, task)
+        if self.out_type != 'featmap':
+            return self.tokens_to_vectors(feats['tokens'], feats['layout'])
         return self.tokens_to_maps(feats['tokens'], feats['layout'], task,
                                    readout)
 
