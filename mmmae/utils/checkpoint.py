@@ -275,7 +275,11 @@ def load_checkpoint_file(filename: str,
 
 
 def load_from_local(filename: str, map_location: Any = None) -> Any:
-    """mmengine ``CheckpointLoader`` scheme for local paths."""
+    """mmengine ``CheckpointLoader`` scheme for local paths and model-zoo
+    names (``mmmae.utils.model_zoo``: fetched like a URL)."""
+    from .model_zoo import get_model, is_model_name
+    if not osp.exists(osp.expanduser(filename)) and is_model_name(filename):
+        return load_from_http(get_model(filename).weights, map_location)
     return load_checkpoint_file(filename, map_location)
 
 
@@ -283,16 +287,17 @@ def load_from_http(url: str,
                    map_location: Any = None,
                    model_dir: Optional[str] = None) -> Any:
     """mmengine ``CheckpointLoader`` scheme for http(s) URLs: download into
-    torch's hub cache (rank 0 first), then load the copy safely."""
-    if model_dir is None:
-        model_dir = osp.join(torch.hub.get_dir(), 'checkpoints')
-    cached = osp.join(model_dir, osp.basename(urlparse(url).path))
+    torch's hub cache (rank 0 first), verify the sha256 and convert an
+    official MultiMAE/timm file (``mmmae.utils.model_zoo``), then load the
+    copy safely."""
+    from .model_zoo import resolve_checkpoint
     rank, world_size = get_dist_info()
-    if rank == 0 and not osp.isfile(cached):
-        os.makedirs(model_dir, exist_ok=True)
-        torch.hub.download_url_to_file(url, cached, progress=False)
+    if rank == 0:
+        cached = resolve_checkpoint(url, model_dir)
     if world_size > 1:
         torch.distributed.barrier()
+    if rank != 0:
+        cached = resolve_checkpoint(url, model_dir)  # verified, cached
     return load_checkpoint_file(cached, map_location, source=url)
 
 

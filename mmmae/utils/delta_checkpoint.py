@@ -273,7 +273,9 @@ def load_base(model: nn.Module, checkpoint: dict,
             f'this delta checkpoint records no base checkpoint; {hint}')
     for s in sources:
         path = _locate(s['path'], near)
-        if '://' not in path and not osp.isfile(path):
+        from .model_zoo import is_model_name  # model_zoo imports this
+        if ('://' not in path and not osp.isfile(path)
+                and not is_model_name(path)):  # a zoo name: fetched
             raise MissingBaseCheckpointError(
                 f'delta checkpoint needs its base checkpoint "{path}" '
                 f'(frozen-weight fingerprint {record["fingerprint"][:12]}), '
