@@ -28,11 +28,16 @@ from mmmae.utils.delta_checkpoint import (MissingBaseCheckpointError,  # noqa: E
                                           add_delta_loading)
 from mmmae.utils.model_identity import (WrongModelCheckpointError,  # noqa: E402,E501
                                         add_model_check)
+from mmmae.apis.modalities import (ModalitySubsetError,  # noqa: E402,E501
+                                   UnknownModalityError, describe_modalities,
+                                   restrict_input_modalities,
+                                   set_dataset_modalities)
 
 CLEAR_ERRORS = (ConfigNotFoundError, UnknownTypeError, UnsafeCheckpointError,
                 CorruptCheckpointError, MissingBaseCheckpointError,
                 WrongBaseCheckpointError, WrongModelCheckpointError,
-                OutputOverwritesInputError, DiskFullError, ConfigKeyError)
+                OutputOverwritesInputError, DiskFullError, ConfigKeyError,
+                UnknownModalityError, ModalitySubsetError)
 
 
 def parse_args(argv=None):
@@ -83,6 +88,12 @@ def parse_args(argv=None):
         help='job launcher')
     parser.add_argument(
         '--tta', action='store_true', help='test time augmentation')
+    parser.add_argument(
+        '--modalities',
+        nargs='+',
+        help='input modalities to test with, a subset of those the model '
+        'has adapters for (e.g. --modalities rgb for an RGB-D model); see '
+        'docs/inference.md')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
@@ -154,10 +165,17 @@ def merge_args(cfg, args):
     if args.show or args.show_dir:
         cfg = trigger_visualization_hook(cfg, args)
     if args.tta:
-        if 'tta_model' not in cfg or 'tta_pipeline' not in cfg:
+        if cfg.get('tta_model') is None or cfg.get('tta_pipeline') is None:
             raise SystemExit('--tta needs tta_model and tta_pipeline in the '
                              f'config {args.config}')
+        # mmseg's wiring: the views come from tta_pipeline and the wrapper
+        # (MultiTaskTTAModel, docs/transfer.md) merges the module's restored
+        # predictions. A top-level data_preprocessor (our dataset bases')
+        # belongs to the module, which normalises each view.
         cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+        if cfg.get('data_preprocessor') is not None:
+            cfg.model.setdefault('data_preprocessor',
+                                 cfg.pop('data_preprocessor'))
         cfg.tta_model.module = cfg.model
         cfg.model = cfg.tta_model
     if args.out is not None:
@@ -169,6 +187,24 @@ def merge_args(cfg, args):
             if folder is not None:
                 check_out_dir_outside(folder, root, option)
     return cfg
+
+
+def use_modalities(runner, modalities):
+    """--modalities: the built model reads only these inputs; the test
+    dataset loads only these. Logs and prints which were used."""
+    model = runner.model
+    while hasattr(model, 'module'):  # DDP and TTA wrappers
+        model = model.module
+    report = restrict_input_modalities(model, modalities)
+    dataset = runner.cfg.test_dataloader.get('dataset')
+    set_dataset_modalities(dataset, report['used'])
+    if isinstance(runner._test_dataloader, dict):  # not built yet
+        set_dataset_modalities(runner._test_dataloader.get('dataset'),
+                               report['used'])
+    message = describe_modalities(report)
+    runner.logger.info(message)
+    if is_main_process():
+        print(message, flush=True)
 
 
 def main(argv=None):
@@ -187,6 +223,8 @@ def main(argv=None):
         if staging is not None:
             cfg = set_output_dir(cfg, staging)
         runner = build_runner(cfg)
+        if args.modalities:
+            use_modalities(runner, args.modalities)
         with explain_registry_errors(cfg):
             metrics = runner.test()
     if is_main_process():
