@@ -190,11 +190,15 @@ class BasePEFT(BaseModule):
                     kind_names = '/'.join(k.__name__ for k in kinds)
                     why = ('has no weight' if getattr(module, 'weight', None)
                            is None else 'is not a ' + kind_names)
+                    inside = [f'{name}.{n}' for n, m in
+                              module.named_modules()
+                              if n and isinstance(m, kinds)]
+                    hint = f', e.g. {inside[:_SHOWN]} inside it' \
+                        if inside else ''
                     raise TypeError(
                         f'{owner}: {key} pattern {pattern!r} matches layer '
                         f'"{name}" ({type(module).__name__}), which {why}; '
-                        f'{owner} acts on {kind_names} layers, e.g. '
-                        f'"{name}.qkv" or "{name}.fc1"')
+                        f'{owner} acts on {kind_names} layers{hint}')
                 if name not in seen:
                     seen.add(name)
                     chosen.append((name, module))
