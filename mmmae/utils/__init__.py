@@ -5,6 +5,7 @@ from .config_errors import (ConfigKeyError, ConfigNotFoundError,
                             UnknownTypeError, build_runner,
                             explain_registry_errors, load_config)
 from .launch import setup_cpu_distributed
+from .model_zoo import get_config
 from .setup_env import register_all_modules
 
 __all__ = [
@@ -12,5 +13,5 @@ __all__ = [
     'register_safe_checkpoint_loader', 'UnsafeCheckpointError',
     'CorruptCheckpointError', 'load_config', 'build_runner',
     'explain_registry_errors', 'setup_cpu_distributed', 'UnknownTypeError',
-    'ConfigNotFoundError', 'ConfigKeyError'
+    'ConfigNotFoundError', 'ConfigKeyError', 'get_config'
 ]

@@ -277,8 +277,9 @@ def load_checkpoint_file(filename: str,
 def load_from_local(filename: str, map_location: Any = None) -> Any:
     """mmengine ``CheckpointLoader`` scheme for local paths and model-zoo
     names (``mmmae.utils.model_zoo``: fetched like a URL)."""
-    from .model_zoo import get_model, is_model_name
-    if not osp.exists(osp.expanduser(filename)) and is_model_name(filename):
+    from .model_zoo import get_model, looks_like_name
+    if not osp.exists(osp.expanduser(filename)) and looks_like_name(filename):
+        # A zoo name (an unknown one fails listing the known names).
         return load_from_http(get_model(filename).weights, map_location)
     return load_checkpoint_file(filename, map_location)
 

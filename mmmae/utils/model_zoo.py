@@ -47,11 +47,10 @@ _CONVERTER = 'tools/model_converters/multimae2mmmae.py'
 _TIMEOUT_S = 60
 
 
-class UnknownModelError(KeyError):
-    """A checkpoint name that is neither a file, a URL nor a zoo model."""
-
-    def __str__(self):  # KeyError would quote the message
-        return str(self.args[0])
+class UnknownModelError(FileNotFoundError):
+    """A checkpoint name that is neither a file, a URL nor a zoo model (a
+    ``FileNotFoundError``, so callers that handle a missing file still
+    do)."""
 
 
 class ChecksumMismatchError(RuntimeError):
@@ -91,6 +90,36 @@ def zoo_root() -> str:
     raise FileNotFoundError(
         f'model-index.yml is neither in {osp.dirname(pkg)} nor in '
         f'{osp.join(pkg, ".mim")}; reinstall mmmae')
+
+
+def get_config_path(cfg_path: str) -> str:
+    """The file of a packaged config, e.g. ``'multimae/<name>.py'`` (a
+    leading ``'mmmae::'`` as in mmengine's scope syntax is accepted).
+
+    Raises:
+        FileNotFoundError: naming the configs folder searched.
+    """
+    cfg_path = cfg_path.split('::', 1)[-1] if cfg_path.startswith(
+        'mmmae::') else cfg_path
+    folder = osp.join(zoo_root(), 'configs')
+    path = osp.join(folder, cfg_path)
+    if not osp.isfile(path):
+        raise FileNotFoundError(
+            f'no config "{cfg_path}" in {folder} (give it relative to '
+            'configs/, e.g. "multimae/<name>.py")')
+    return path
+
+
+def get_config(cfg_path: str):
+    """Load a config shipped with mmmae, from a checkout or an installed
+    package (``mmmae/.mim/configs``), like mmengine's ``get_config`` for
+    mim packages: ``get_config('multimae/<name>.py')``.
+
+    Returns:
+        mmengine.Config: the config (its ``_base_`` files resolved).
+    """
+    from .config_errors import load_config
+    return load_config(get_config_path(cfg_path))
 
 
 def _read_yaml(path: str) -> dict:
@@ -150,7 +179,7 @@ def is_model_name(name: str) -> bool:
             and name in load_model_zoo())
 
 
-def _looks_like_name(name: str) -> bool:
+def looks_like_name(name: str) -> bool:
     """A bare word, not a path: no separator and no checkpoint suffix."""
     return ('/' not in name and os.sep not in name
             and not name.endswith(('.pth', '.pt', '.ckpt', '.bin')))
@@ -327,7 +356,7 @@ def resolve_checkpoint(checkpoint: str,
     url = checkpoint
     sha256 = None
     if urlparse(checkpoint).scheme not in ('http', 'https'):
-        if not _looks_like_name(checkpoint):
+        if not looks_like_name(checkpoint):
             return checkpoint  # a missing file: the loader names it
         model = get_model(checkpoint)
         url, sha256 = model.weights, model.sha256

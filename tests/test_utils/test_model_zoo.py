@@ -304,6 +304,22 @@ def test_url_checkpoint_keeps_the_model_identity_check(server, cache):
                        ft.backbone.global_tokens)
 
 
+def test_init_model_by_zoo_name(server, cache, monkeypatch):
+    served, base = server
+    torch.manual_seed(2)
+    ft = MODELS.build(_seg_cfg(prompt_length=0, frozen=False))
+    name, sha = _serve(served, 'ft-{h}.pth', _full(ft))
+    zoo = {'tiny-ft': ZooModel('tiny-ft', 'x.py', f'{base}/{name}')}
+    monkeypatch.setattr(model_zoo, 'load_model_zoo', lambda root=None: zoo)
+    ft_cfg = Config(dict(model=_seg_cfg(prompt_length=0, frozen=False),
+                         default_scope='mmmae'))
+    model = init_model(ft_cfg, 'tiny-ft')
+    assert torch.equal(model.backbone.global_tokens,
+                       ft.backbone.global_tokens)
+    with pytest.raises(UnknownModelError, match='knows: tiny-ft'):
+        init_model(ft_cfg, 'tiny-fx')
+
+
 def test_url_delta_checkpoint_loads_its_base(server, cache, tmp_path):
     served, base = server
     torch.manual_seed(0)
