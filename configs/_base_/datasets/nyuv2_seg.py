@@ -29,6 +29,22 @@ test_pipeline = [
     dict(type='LoadMultiModalFromFile', load_inputs=False),
     dict(type='PackMultiModalInputs'),
 ]
+# tools/test.py --tta: each test image also predicted horizontally flipped
+# (ground truth loaded after the flip, so never flipped), the two views
+# merged per task by MultiTaskTTAModel (semseg: mean softmax; depth: mean
+# metres). Flip only, no extra scales: a monocular depth model's metres
+# change with the input scale.
+tta_model = dict(type='MultiTaskTTAModel')
+tta_pipeline = [
+    dict(type='LoadMultiModalFromFile', load_targets=False),
+    dict(type='MultiModalResize', scale=(640, 640), keep_ratio=True),
+    dict(type='TestTimeAug', transforms=[
+        [dict(type='MultiModalRandomFlip', prob=0.),
+         dict(type='MultiModalRandomFlip', prob=1.)],
+        [dict(type='LoadMultiModalFromFile', load_inputs=False)],
+        [dict(type='PackMultiModalInputs')],
+    ]),
+]
 data_preprocessor = dict(
     type='MultiModalDataPreprocessor', size_divisor=16,
     test_cfg=dict(size_divisor=16))

@@ -23,6 +23,21 @@ test_pipeline = [
     dict(type='LoadMultiModalFromFile'),
     dict(type='PackMultiModalInputs'),
 ]
+# tools/test.py --tta: each test image also predicted horizontally flipped
+# (ground truth loaded after the flip), the views merged per task by
+# MultiTaskTTAModel (semseg: mean softmax; depth: mean metres; normals:
+# un-flipped, averaged, renormalised). A leaf that resizes in its
+# test_pipeline must put the same resize here.
+tta_model = dict(type='MultiTaskTTAModel')
+tta_pipeline = [
+    dict(type='LoadMultiModalFromFile', load_targets=False),
+    dict(type='TestTimeAug', transforms=[
+        [dict(type='MultiModalRandomFlip', prob=0.),
+         dict(type='MultiModalRandomFlip', prob=1.)],
+        [dict(type='LoadMultiModalFromFile', load_inputs=False)],
+        [dict(type='PackMultiModalInputs')],
+    ]),
+]
 data_preprocessor = dict(
     type='MultiModalDataPreprocessor', size_divisor=16,
     test_cfg=dict(size_divisor=16))

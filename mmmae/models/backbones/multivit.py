@@ -49,10 +49,12 @@ class MultiViT(BaseModule):
         peft (dict, optional): Config of a ``BasePEFT`` weight-side method
             (LoRA, MTLoRA, BitFit, ...; see docs/peft.md). It may be
             combined with a prompt.
-        default_modality (str): The modality a plain tensor input is taken
-            as, so that a stock mmseg ``EncoderDecoder`` or mmpretrain
-            ``ImageClassifier`` can feed it its (B, 3, H, W) image batch.
-            Defaults to ``'rgb'``.
+        default_modality (str, optional): The modality a plain tensor input
+            is taken as, so that a stock mmseg ``EncoderDecoder`` or
+            mmpretrain ``ImageClassifier`` can feed it its (B, 3, H, W) image
+            batch. None: ``'rgb'`` when there is an rgb adapter, else the
+            only adapter (a tensor input to a model with several and no rgb
+            is an error).
         out_type (str): What ``forward`` returns per out index, as
             mmpretrain's ``VisionTransformer.out_type``:
             ``'featmap'`` (default) the (B, C, h, w) patch-token maps that
@@ -106,7 +108,7 @@ class MultiViT(BaseModule):
                  peft: Optional[dict] = None,
                  frozen: bool = False,
                  trainable_patterns: Sequence[str] = (),
-                 default_modality: str = 'rgb',
+                 default_modality: Optional[str] = None,
                  out_type: str = 'featmap',
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
@@ -150,7 +152,11 @@ class MultiViT(BaseModule):
                                  f'{self.num_layers} blocks')
             self.out_indices.append(j)
 
-        if default_modality not in self.input_adapters:
+        if default_modality is None:
+            names = list(self.input_adapters)
+            default_modality = 'rgb' if 'rgb' in names else (
+                names[0] if len(names) == 1 else None)
+        elif default_modality not in self.input_adapters:
             raise KeyError(f'MultiViT: default_modality "{default_modality}" '
                            'has no input adapter (it has '
                            f'{list(self.input_adapters)})')
@@ -263,6 +269,11 @@ class MultiViT(BaseModule):
             if inputs.dim() != 4:
                 raise ValueError('MultiViT: a tensor input must be (B, C, H, '
                                  f'W), got shape {tuple(inputs.shape)}')
+            if self.default_modality is None:
+                raise ValueError(
+                    'MultiViT got a plain tensor but has no rgb adapter and '
+                    f'several others ({list(self.input_adapters)}): set '
+                    'default_modality or pass {modality: tensor}')
             return {self.default_modality: inputs}
         if not isinstance(inputs, dict):
             raise TypeError('MultiViT expects a (B, C, H, W) tensor or a dict '

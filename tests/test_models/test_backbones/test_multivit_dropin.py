@@ -46,10 +46,17 @@ def test_tensor_input_is_the_default_modality():
     out = model(x)
     assert len(out) == 1 and out[0].shape == (2, 32, 4, 4)
     torch.testing.assert_close(out[0], model(dict(rgb=x))[0])
-    depth = MODELS.build(_backbone(
-        default_modality='depth', input_adapters=dict(
-            depth=dict(type='PatchedInputAdapter', in_channels=1))))
+    # The only adapter is the default; or name one explicitly.
+    depth = MODELS.build(_backbone(input_adapters=dict(
+        depth=dict(type='PatchedInputAdapter', in_channels=1))))
+    assert depth.default_modality == 'depth'
     assert depth(torch.randn(2, 1, 32, 32))[0].shape == (2, 32, 4, 4)
+    named = MODELS.build(_backbone(
+        default_modality='depth', input_adapters=dict(
+            rgb=dict(type='PatchedInputAdapter', in_channels=3),
+            depth=dict(type='PatchedInputAdapter', in_channels=1))))
+    y = torch.randn(2, 1, 32, 32)
+    torch.testing.assert_close(named(y)[0], named(dict(depth=y))[0])
 
 
 def test_bad_tensor_inputs_fail_clearly():
@@ -60,6 +67,12 @@ def test_bad_tensor_inputs_fail_clearly():
         model([torch.randn(1, 3, 32, 32)])
     with pytest.raises(KeyError, match='default_modality "depth"'):
         MODELS.build(_backbone(default_modality='depth'))
+    two = MODELS.build(_backbone(input_adapters=dict(
+        depth=dict(type='PatchedInputAdapter', in_channels=1),
+        semseg=dict(type='SemSegInputAdapter', num_classes=4))))
+    with pytest.raises(ValueError, match=r"no rgb adapter.*'depth', "
+                       r"'semseg'.*default_modality"):
+        two(torch.randn(1, 1, 32, 32))
     with pytest.raises(ValueError, match='out_type "pooled"'):
         MODELS.build(_backbone(out_type='pooled'))
 
