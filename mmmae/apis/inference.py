@@ -8,6 +8,11 @@ Example::
     result = inference_model(model, dict(rgb='a.png', depth='a_d.png'))
     depth = result.pred_depth_map.data    # (1, H, W) metres
     labels = result.pred_sem_seg.data     # (1, H, W) class ids
+
+    # A CLIP multi-task classifier scores against one task's classes:
+    clip = init_model('configs/mmap/<config>.py', 'work_dirs/y.pth')
+    sample = inference_model(clip, 'photo.jpg', task='Clipart')
+    sample.pred_score                     # (C_task,) softmax scores
 """
 import copy
 import os.path as osp
@@ -23,6 +28,7 @@ from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 
 from mmmae.registry import MODELS, TRANSFORMS
+from .classification import classify, is_classifier
 from mmmae.utils.delta_checkpoint import load_checkpoint
 
 ImageLike = Union[str, Path, np.ndarray]
@@ -93,13 +99,19 @@ def init_model(config: Union[str, Path, Config],
 
 
 def _test_pipeline(cfg: Config) -> list:
+    """The config's test pipeline: ``test_pipeline``, else the test (or,
+    for pre-training configs, the val) dataloader's."""
     pipeline = cfg.get('test_pipeline')
-    if pipeline is None:
+    for split in ('test', 'val'):
+        if pipeline is not None:
+            break
         try:
-            pipeline = cfg.test_dataloader.dataset.pipeline
-        except AttributeError:
-            raise KeyError('the config has neither test_pipeline nor '
-                           'test_dataloader.dataset.pipeline') from None
+            pipeline = cfg[f'{split}_dataloader'].dataset.pipeline
+        except (AttributeError, KeyError, TypeError):
+            pass
+    if pipeline is None:
+        raise KeyError('the config has no test_pipeline, nor a pipeline in '
+                       'test_dataloader.dataset or val_dataloader.dataset')
     return copy.deepcopy(list(pipeline))
 
 
@@ -162,25 +174,41 @@ def _load_item(item: Dict[str, ImageLike], loader, modalities) -> dict:
 
 def inference_model(model: torch.nn.Module,
                     inputs: Union[ImageLike, Dict[str, ImageLike],
-                                  Sequence]):
-    """Predict depth and/or labels for one sample or a list of them.
+                                  Sequence],
+                    task: Optional[str] = None):
+    """Predict depth and/or labels (or class scores) for one sample or a
+    list of them.
 
     Args:
         model (nn.Module): From ``init_model`` (needs ``model.cfg``).
         inputs: An rgb image (path or (H, W, 3) uint8 RGB array), a dict
             ``{modality: path or array}`` (e.g. ``dict(rgb=..., depth=...)``),
-            or a list of either.
+            or a list of either. A classifier takes images only.
+        task (str, optional): For a CLIP multi-task classifier: the task
+            (domain) whose classes score the images; optional when it has
+            one task. Dense models take none.
 
     Returns:
         SegDataSample | list: with ``pred_depth_map`` (1, H, W) metres and/or
         ``pred_sem_seg`` (1, H, W) / ``seg_logits`` (K, H, W), at the input's
-        original size.
+        original size. For a classifier, mmpretrain ``DataSample``s with
+        ``pred_score`` (C_task,) and ``pred_label`` over ``task``'s classes.
+
+    Raises:
+        UnknownTaskError: a classifier given a task it does not know (the
+            message lists its tasks).
     """
     if not hasattr(model, 'cfg'):
         raise AttributeError('inference_model needs model.cfg; build the '
                              'model with mmmae.apis.init_model')
     single = not isinstance(inputs, (list, tuple))
     items = [inputs] if single else list(inputs)
+    if is_classifier(model):
+        results = classify(model, items, task)
+        return results[0] if single else results
+    if task is not None:
+        raise TypeError(f'task="{task}" is for the multi-task classifiers; '
+                        f'{type(model).__name__} predicts all its tasks')
     items = [it if isinstance(it, dict) else dict(rgb=it) for it in items]
     loader_cfg, rest = _split_pipeline(_test_pipeline(model.cfg))
     init_default_scope(model.cfg.get('default_scope', 'mmmae'))

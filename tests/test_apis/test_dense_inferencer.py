@@ -1,0 +1,146 @@
+"""MultiTaskDenseInferencer on a tiny random RGB-D segmentor: returned
+structure, files written, batching, modality subsets and the errors."""
+import os
+import os.path as osp
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from mmengine.runner import save_checkpoint
+
+from mmmae.apis import (MultiTaskDenseInferencer, UnknownModalityError,
+                        init_model)
+from mmmae.datasets import generate_synthetic_nyuv2
+from mmmae.registry import INFERENCERS, MODELS
+from mmmae.utils.output_guard import OutputOverwritesInputError
+from test_inference import _config
+
+
+@pytest.fixture(scope='module')
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp('synth')
+    generate_synthetic_nyuv2(str(root / 'nyu'), num_train=1, num_test=3,
+                             size=(48, 64))
+    return root / 'nyu' / 'test'
+
+
+@pytest.fixture(scope='module')
+def checkpoint(tmp_path_factory):
+    path = tmp_path_factory.mktemp('ckpt') / 'model.pth'
+    torch.manual_seed(0)
+    model = MODELS.build(_config(('rgb', 'depth')).model)
+    save_checkpoint(dict(state_dict=model.state_dict()), str(path))
+    return str(path)
+
+
+def _mean_readout(modalities=('rgb', 'depth')):
+    cfg = _config(modalities)
+    cfg.model.readout = dict(modalities=None, mode='mean')
+    return cfg
+
+
+def test_registered_and_returns_task_arrays(data, checkpoint, tmp_path):
+    inferencer = INFERENCERS.build(dict(type='MultiTaskDenseInferencer',
+                                        model=_config(), weights=checkpoint))
+    out = inferencer(str(data / 'rgb' / '000000.png'),
+                     out_dir=str(tmp_path / 'out'))
+    pred = out['predictions'][0]
+    assert set(pred) == {'depth', 'semseg'}
+    assert pred['depth'].shape == (48, 64) and pred['depth'].dtype == \
+        np.float32
+    assert pred['semseg'].shape == (48, 64) and pred['semseg'].dtype == \
+        np.int64 and 0 <= pred['semseg'].min() <= pred['semseg'].max() < 40
+    # The same as inference_model's data sample.
+    sample = inferencer(str(data / 'rgb' / '000000.png'),
+                        return_datasamples=True)['predictions'][0]
+    np.testing.assert_allclose(sample.pred_depth_map.data[0].numpy(),
+                               pred['depth'])
+    # Picture: a title strip, then input | semseg | depth panels.
+    picture = out['visualization'][0]
+    assert picture.shape == (14 + 48, 3 * 64 + 2 * 2, 3)
+    assert sorted(os.listdir(tmp_path / 'out')) == [
+        '000000.png', '000000_depth.png', '000000_semseg.png']
+    on_disk = cv2.imread(str(tmp_path / 'out' / '000000.png'))[..., ::-1]
+    np.testing.assert_array_equal(on_disk, picture)
+    depth = cv2.imread(str(tmp_path / 'out' / '000000_depth.png'),
+                       cv2.IMREAD_UNCHANGED)
+    assert depth.dtype == np.uint16
+    np.testing.assert_allclose(depth / 1000., pred['depth'], atol=6e-4)
+    labels = cv2.imread(str(tmp_path / 'out' / '000000_semseg.png'),
+                        cv2.IMREAD_UNCHANGED)
+    np.testing.assert_array_equal(labels, pred['semseg'])
+
+
+def test_folder_array_batching_and_npy_depth(data, checkpoint, tmp_path):
+    model = init_model(_config(), checkpoint)
+    inferencer = MultiTaskDenseInferencer(model)
+    one = inferencer(str(data / 'rgb'))['predictions']
+    assert len(one) == 3
+    batched = inferencer(str(data / 'rgb'), batch_size=2)['predictions']
+    for a, b in zip(one, batched):
+        np.testing.assert_allclose(a['depth'], b['depth'], atol=1e-5)
+    rgb = cv2.imread(str(data / 'rgb' / '000001.png'))[..., ::-1].copy()
+    out = inferencer([rgb], out_dir=str(tmp_path), depth_format='npy')
+    np.testing.assert_allclose(out['predictions'][0]['depth'],
+                               one[1]['depth'], atol=1e-5)
+    # Arrays are named by their index.
+    assert sorted(os.listdir(tmp_path)) == [
+        '000000.png', '000000_depth.npy', '000000_semseg.png']
+    np.testing.assert_allclose(np.load(tmp_path / '000000_depth.npy'),
+                               one[1]['depth'], atol=1e-5)
+
+
+def test_rgbd_folders_and_modality_subsets(data, checkpoint):
+    cfg = _mean_readout()
+    both = MultiTaskDenseInferencer(cfg, checkpoint)
+    folders = dict(rgb=str(data / 'rgb'), depth=str(data / 'depth'))
+    rgbd = both(folders, batch_size=3, return_datasamples=True)
+    rgbd = rgbd['predictions']
+    assert len(rgbd) == 3
+    rgb_only = MultiTaskDenseInferencer(cfg, checkpoint, modalities=['rgb'])
+    assert rgb_only.input_modalities == ('rgb', )
+    assert rgb_only.modalities_report['used'] == ['rgb']
+    # An rgbd input: its depth is not read.
+    from_rgbd = rgb_only(folders, return_datasamples=True)['predictions']
+    from_rgb = rgb_only(str(data / 'rgb'),
+                        return_datasamples=True)['predictions']
+    torch.testing.assert_close(from_rgbd[0].seg_logits.data,
+                               from_rgb[0].seg_logits.data)
+    # (the random depth head's output is clamped flat, so compare logits)
+    assert not torch.allclose(from_rgb[0].seg_logits.data,
+                              rgbd[0].seg_logits.data)
+    depth_only = MultiTaskDenseInferencer(cfg, checkpoint,
+                                          modalities='depth')
+    out = depth_only(dict(depth=str(data / 'depth' / '000000.png')))
+    assert out['predictions'][0]['semseg'].shape == (48, 64)
+
+
+def test_errors(data, checkpoint, tmp_path):
+    with pytest.raises(UnknownModalityError, match=r"\['nir'\].*knows "
+                       r"\['rgb', 'depth'\]"):
+        MultiTaskDenseInferencer(_config(), checkpoint, modalities=['nir'])
+    rgbd = MultiTaskDenseInferencer(_config(('rgb', 'depth')), checkpoint)
+    with pytest.raises(KeyError, match=r"lacks \['depth'\]"):
+        rgbd(str(data / 'rgb' / '000000.png'))
+    inferencer = MultiTaskDenseInferencer(_config(), checkpoint)
+    with pytest.raises(FileNotFoundError, match='nope.png'):
+        inferencer(str(tmp_path / 'nope.png'))
+    with pytest.raises(FileNotFoundError, match='no image file'):
+        inferencer(str(tmp_path))
+    with pytest.raises(ValueError, match='depth_format'):
+        inferencer(str(data / 'rgb' / '000000.png'), depth_format='tif')
+    # Writing next to the input would replace it: refused before any work.
+    work = tmp_path / 'in'
+    work.mkdir()
+    img = work / '000000.png'
+    img.write_bytes((data / 'rgb' / '000000.png').read_bytes())
+    before = img.read_bytes()
+    with pytest.raises(OutputOverwritesInputError, match='000000.png'):
+        inferencer(str(img), out_dir=str(work))
+    assert img.read_bytes() == before and os.listdir(work) == ['000000.png']
+    # A model of another family is named.
+    other = torch.nn.Linear(1, 1)
+    other.cfg = _config()
+    with pytest.raises(TypeError, match='Linear is not one'):
+        MultiTaskDenseInferencer(other)
