@@ -236,11 +236,12 @@ def _mismatch(url: str, path: str, expected: str, got: str,
 
 
 def _check(url: str, path: str, got: str, sha256: Optional[str],
-           prefix: Optional[str]) -> None:
+           prefix: Optional[str],
+           what: str = 'the pinned or metafile sha256') -> None:
     """Raise (after deleting ``path``) when ``got`` contradicts the
-    expected digest or prefix."""
+    expected digest (described by ``what``) or prefix."""
     if sha256 and got != sha256:
-        bad = (sha256, 'the pinned or metafile sha256')
+        bad = (sha256, what)
     elif not sha256 and prefix and not got.startswith(prefix):
         bad = (prefix, 'the hash prefix in the file name')
     else:
@@ -279,7 +280,9 @@ def download(url: str, sha256: Optional[str] = None,
     if osp.isfile(dst):
         got = file_sha256(dst)
         first = open(record).read().strip() if osp.isfile(record) else None
-        _check(url, dst, got, sha256 or first, prefix)
+        _check(url, dst, got, sha256 or first, prefix,
+               'the pinned or metafile sha256' if sha256 else
+               'the sha256 recorded at the first download')
         if first is None:
             atomic_write_text(record, got + '\n')
         return dst
