@@ -2,6 +2,7 @@ from . import transforms
 from .multimodal_folder import MultiModalFolderDataset
 from .nyud_mt import NYUDMTDataset
 from .nyuv2 import NYUv2MultiTaskDataset
+from .hypersim import HypersimDataset
 from .nyuv2_classes import NYUV2_CLASSES, NYUV2_PALETTE
 from .pascal_context_mt import (PASCAL_MT_CLASSES, PASCAL_MT_PALETTE,
                                 PascalContextMTDataset)
@@ -11,6 +12,7 @@ from .tasks import TASK_FIELDS, check_tasks
 
 __all__ = [
     'transforms', 'MultiModalFolderDataset', 'NYUv2MultiTaskDataset',
+    'HypersimDataset',
     'NYUDMTDataset', 'PascalContextMTDataset', 'NYUV2_CLASSES',
     'NYUV2_PALETTE', 'PASCAL_MT_CLASSES', 'PASCAL_MT_PALETTE',
     'HUMAN_PARTS_CLASSES', 'generate_synthetic_nyuv2', 'TASK_FIELDS',

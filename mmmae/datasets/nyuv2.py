@@ -132,13 +132,17 @@ class NYUv2MultiTaskDataset(BaseDataset):
                 f'"{self.data_root}"{hint}')
         return folder
 
+    def _stems(self, folder: str) -> List[str]:
+        """Sorted sample names (file names without the suffix)."""
+        return sorted(
+            f[:-len(self.suffix)] for f in os.listdir(folder)
+            if f.endswith(self.suffix) and not f.startswith('.'))
+
     def load_data_list(self) -> List[dict]:
         names = self._needed()
         folders = {n: self._folder(n) for n in names}
         first = folders[names[0]]
-        stems = sorted(
-            f[:-len(self.suffix)] for f in os.listdir(first)
-            if f.endswith(self.suffix) and not f.startswith('.'))
+        stems = self._stems(first)
         if not stems:
             raise ValueError(f'split "{self.split}" is empty: no '
                              f'*{self.suffix} files in {first}')
