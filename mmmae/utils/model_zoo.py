@@ -279,7 +279,10 @@ def download(url: str, sha256: Optional[str] = None,
     record = dst + '.sha256'
     if osp.isfile(dst):
         got = file_sha256(dst)
-        first = open(record).read().strip() if osp.isfile(record) else None
+        first = None
+        if osp.isfile(record):
+            with open(record, encoding='utf-8') as f:
+                first = f.read().strip() or None
         _check(url, dst, got, sha256 or first, prefix,
                'the pinned or metafile sha256' if sha256 else
                'the sha256 recorded at the first download')
