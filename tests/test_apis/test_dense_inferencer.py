@@ -1,37 +1,17 @@
 """MultiTaskDenseInferencer on a tiny random RGB-D segmentor: returned
 structure, files written, batching, modality subsets and the errors."""
 import os
-import os.path as osp
 
 import cv2
 import numpy as np
 import pytest
 import torch
-from mmengine.runner import save_checkpoint
 
 from mmmae.apis import (MultiTaskDenseInferencer, UnknownModalityError,
                         init_model)
-from mmmae.datasets import generate_synthetic_nyuv2
-from mmmae.registry import INFERENCERS, MODELS
+from mmmae.registry import INFERENCERS
 from mmmae.utils.output_guard import OutputOverwritesInputError
 from test_inference import _config
-
-
-@pytest.fixture(scope='module')
-def data(tmp_path_factory):
-    root = tmp_path_factory.mktemp('synth')
-    generate_synthetic_nyuv2(str(root / 'nyu'), num_train=1, num_test=3,
-                             size=(48, 64))
-    return root / 'nyu' / 'test'
-
-
-@pytest.fixture(scope='module')
-def checkpoint(tmp_path_factory):
-    path = tmp_path_factory.mktemp('ckpt') / 'model.pth'
-    torch.manual_seed(0)
-    model = MODELS.build(_config(('rgb', 'depth')).model)
-    save_checkpoint(dict(state_dict=model.state_dict()), str(path))
-    return str(path)
 
 
 def _mean_readout(modalities=('rgb', 'depth')):

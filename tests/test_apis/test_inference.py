@@ -7,11 +7,8 @@ import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
-from mmengine.runner import save_checkpoint
 
 from mmmae.apis import inference_model, init_model
-from mmmae.datasets import generate_synthetic_nyuv2
-from mmmae.registry import MODELS
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -41,26 +38,6 @@ def _config(modalities=('rgb', )):
             dict(type='LoadMultiModalFromFile', load_inputs=False),
             dict(type='PackMultiModalInputs'),
         ]))
-
-
-@pytest.fixture(scope='module')
-def data(tmp_path_factory):
-    root = tmp_path_factory.mktemp('synth')
-    generate_synthetic_nyuv2(str(root / 'nyu'), num_train=1, num_test=2,
-                             size=(48, 64))
-    return root / 'nyu' / 'test'
-
-
-@pytest.fixture(scope='module')
-def checkpoint(tmp_path_factory):
-    path = tmp_path_factory.mktemp('ckpt') / 'model.pth'
-    torch.manual_seed(0)
-    model = MODELS.build(_config(('rgb', 'depth')).model)
-    # The layout a Runner checkpoint has.
-    save_checkpoint(dict(state_dict=model.state_dict(),
-                         meta=dict(dataset_meta=dict(classes=['a'] * 40))),
-                    str(path))
-    return str(path)
 
 
 def test_init_model_loads_checkpoint_and_meta(checkpoint):

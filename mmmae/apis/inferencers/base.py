@@ -16,15 +16,19 @@ postprocess) with three differences:
 import os
 import os.path as osp
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch.nn as nn
+from mmcv.transforms import Compose
 from mmengine.infer import BaseInferencer
+from mmengine.registry import init_default_scope
 
+from mmmae.registry import TRANSFORMS
 from mmmae.utils.atomic_io import atomic_imwrite, atomic_open
 from mmmae.utils.output_guard import check_outputs_spare_inputs
-from ..inference import init_model
+from ..inference import (_load_item, _split_pipeline, _test_pipeline,
+                         init_model)
 
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp')
 InputType = Union[str, Path, np.ndarray, dict]
@@ -35,8 +39,9 @@ def list_images(folder: str) -> List[str]:
     names = sorted(f for f in os.listdir(folder)
                    if f.lower().endswith(IMAGE_EXTENSIONS))
     if not names:
-        raise FileNotFoundError(f'no image file ({", ".join(IMAGE_EXTENSIONS)})'
-                                f' in the folder {folder}')
+        raise FileNotFoundError(
+            f'no image file ({", ".join(IMAGE_EXTENSIONS)}) in the folder '
+            f'{folder}')
     return [osp.join(folder, f) for f in names]
 
 
@@ -100,6 +105,27 @@ class MMMAEInferencer(BaseInferencer):
 
     def _check_model(self, model: nn.Module) -> None:
         """Raise if ``model`` is not of this Inferencer's family."""
+
+    def _multimodal_pipeline(self, cfg) -> Callable:
+        """``input -> packed sample`` from the config's test pipeline:
+        files are decoded by its loader, arrays taken as they are
+        (:func:`mmmae.apis.inference._load_item`), for the modalities
+        :meth:`_modalities_of` names."""
+        loader_cfg, rest = _split_pipeline(_test_pipeline(cfg))
+        init_default_scope(cfg.get('default_scope', 'mmmae'))
+        loader = TRANSFORMS.build(loader_cfg)
+        transforms = Compose([TRANSFORMS.build(t) for t in rest])
+
+        def pipeline(item):
+            item = item if isinstance(item, dict) else dict(rgb=item)
+            return transforms(_load_item(item, loader,
+                                         self._modalities_of(item)))
+
+        return pipeline
+
+    def _modalities_of(self, item: dict) -> Tuple[str, ...]:
+        """The modalities of ``item`` the model reads."""
+        return tuple(item)
 
     # ------------------------------------------------------------- inputs
     def _inputs_to_list(self, inputs) -> List[InputType]:

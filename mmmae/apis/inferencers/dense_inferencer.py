@@ -4,14 +4,11 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import torch.nn as nn
-from mmcv.transforms import Compose
 from mmengine.logging import print_log
-from mmengine.registry import init_default_scope
 
-from mmmae.registry import INFERENCERS, TRANSFORMS
+from mmmae.registry import INFERENCERS
 from mmmae.utils.atomic_io import atomic_imwrite
 from mmmae.visualization import colorize_depth
-from ..inference import _load_item, _split_pipeline, _test_pipeline
 from ..modalities import describe_modalities, restrict_input_modalities
 from .base import MMMAEInferencer
 from .drawing import fit, side_by_side, task_panel, titled
@@ -83,17 +80,10 @@ class MultiTaskDenseInferencer(MMMAEInferencer):
                 'MultiTaskCLIPInferencer serve the other families)')
 
     def _init_pipeline(self, cfg):
-        loader_cfg, rest = _split_pipeline(_test_pipeline(cfg))
-        init_default_scope(cfg.get('default_scope', 'mmmae'))
-        loader = TRANSFORMS.build(loader_cfg)
-        transforms = Compose([TRANSFORMS.build(t) for t in rest])
+        return self._multimodal_pipeline(cfg)
 
-        def pipeline(item):
-            item = item if isinstance(item, dict) else dict(rgb=item)
-            return transforms(_load_item(item, loader,
-                                         self.input_modalities))
-
-        return pipeline
+    def _modalities_of(self, item: dict):
+        return self.input_modalities
 
     # ------------------------------------------------------------ outputs
     @property

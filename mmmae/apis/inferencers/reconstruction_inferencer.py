@@ -20,14 +20,11 @@ from typing import Dict, List, Optional
 import numpy as np
 import torch
 import torch.nn as nn
-from mmcv.transforms import Compose
-from mmengine.registry import init_default_scope
 
 from mmmae.engine.hooks.reconstruction_hook import GREY, _panel
 from mmmae.models.losses import MaskedCrossEntropyLoss
 from mmmae.models.pretrainers.masking import DirichletMasking
-from mmmae.registry import INFERENCERS, TRANSFORMS
-from ..inference import _load_item, _split_pipeline, _test_pipeline
+from mmmae.registry import INFERENCERS
 from .base import MMMAEInferencer
 from .drawing import fit, side_by_side, titled
 
@@ -95,16 +92,10 @@ class MultiMAEReconstructionInferencer(MMMAEInferencer):
         return tuple(self.model.backbone.input_adapters)
 
     def _init_pipeline(self, cfg):
-        loader_cfg, rest = _split_pipeline(_test_pipeline(cfg))
-        init_default_scope(cfg.get('default_scope', 'mmmae'))
-        loader = TRANSFORMS.build(loader_cfg)
-        transforms = Compose([TRANSFORMS.build(t) for t in rest])
+        return self._multimodal_pipeline(cfg)
 
-        def pipeline(item):
-            item = self._as_dict(item)
-            return transforms(_load_item(item, loader, tuple(item)))
-
-        return pipeline
+    def _modalities_of(self, item: dict):
+        return tuple(self._as_dict(item))
 
     def _as_dict(self, item) -> dict:
         item = item if isinstance(item, dict) else dict(rgb=item)
@@ -178,13 +169,9 @@ class MultiMAEReconstructionInferencer(MMMAEInferencer):
                 seed: Optional[int] = 0) -> List[dict]:
         data = self.model.data_preprocessor(data, False)
         inputs = self.model._encoder_inputs(data['inputs'])
-        p = self.model.backbone.patch_size
-        given = {}
-        for m, x in inputs.items():
-            stride = getattr(self.model.backbone.input_adapters[m],
-                             'stride_level', 1)
-            given[m] = (x.shape[-2] * stride // p) * (x.shape[-1] * stride //
-                                                      p)
+        # Tokens per modality, as the encoder will count them.
+        _, layout = self.model.backbone.tokenize(inputs)
+        given = {m: s.stop - s.start for m, s in layout.modalities.items()}
         masking = self._masking(sum(given.values()), num_visible,
                                 mask_ratio, alpha, visible, given)
         with self._use_masking(masking, seed):
