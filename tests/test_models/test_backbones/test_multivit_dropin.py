@@ -105,7 +105,16 @@ def test_pooled_out_types_are_the_reference_pooling():
     assert avg.get_layer_depth('fc_norm.weight') == (3, 4)
 
 
-def test_stock_mmseg_encoder_decoder_trains_and_predicts():
+FCN = dict(type='mmseg.FCNHead', in_channels=32, in_index=-1, channels=16,
+           num_convs=1, concat_input=False, num_classes=5, norm_cfg=None,
+           loss_decode=dict(type='mmseg.CrossEntropyLoss', loss_weight=1.0))
+# The reference's ConvNeXt adapter (the ADE20K / Hypersim recipes' head).
+CONVNEXT = dict(type='ConvNeXtHead', in_channels=32, channels=8,
+                num_blocks=1, num_classes=5, preds_per_patch=4)
+
+
+@pytest.mark.parametrize('head', [FCN, CONVNEXT], ids=['fcn', 'convnext'])
+def test_stock_mmseg_encoder_decoder_trains_and_predicts(head):
     init_default_scope('mmmae')
     torch.manual_seed(0)
     # ConfigDict as a config file gives it (mmseg reads test_cfg.mode).
@@ -116,11 +125,7 @@ def test_stock_mmseg_encoder_decoder_trains_and_predicts():
                                std=[58.395, 57.12, 57.375], bgr_to_rgb=True,
                                size=(32, 32), pad_val=0, seg_pad_val=255),
         backbone=_backbone(out_indices=(0, 1)),
-        decode_head=dict(type='mmseg.FCNHead', in_channels=32, in_index=-1,
-                         channels=16, num_convs=1, concat_input=False,
-                         num_classes=5, norm_cfg=None,
-                         loss_decode=dict(type='mmseg.CrossEntropyLoss',
-                                          loss_weight=1.0)),
+        decode_head=head,
         test_cfg=dict(mode='whole')))
     assert isinstance(model.backbone, MODELS.get('MultiViT'))
     feats = model.extract_feat(torch.randn(2, 3, 32, 32))
