@@ -38,7 +38,8 @@ class MultiTaskCLIPInferencer(MMMAEInferencer):
     ``pred_label`` (int), ``pred_class`` (str), ``pred_score`` (float),
     ``pred_scores`` ((C_task,) float32 softmax over the task's classes) and
     ``topk`` (``[(class, score), ...]``, best first); ``visualization``:
-    the image (at least 224 px high) with the top classes written on it.
+    the image (enlarged to at least 224 px high) above a strip with the
+    task and the top classes.
     ``out_dir`` receives ``<name>.png`` (that picture) per input.
     """
 
@@ -92,16 +93,17 @@ class MultiTaskCLIPInferencer(MMMAEInferencer):
             # Small images (32 px toys) get enlarged so the text reads.
             scale = max(1, int(np.ceil(224 / img.shape[0])))
             img = fit(img, (img.shape[0] * scale, img.shape[1] * scale))
-            picture = np.ascontiguousarray(img)
             lines = [f'task: {result["task"]}'] + [
                 f'{c}: {s:.2f}' for c, s in result['topk']]
+            # The classes on a white strip under the image: readable
+            # whatever the image looks like.
+            strip = np.full((8 + 16 * len(lines), img.shape[1], 3), 255,
+                            np.uint8)
             for i, line in enumerate(lines):
-                y = 16 + 16 * i
-                # Dark outline under white text: readable on any image.
-                cv2.putText(picture, line, (4, y), cv2.FONT_HERSHEY_SIMPLEX,
-                            0.45, (0, 0, 0), 3, cv2.LINE_AA)
-                cv2.putText(picture, line, (4, y), cv2.FONT_HERSHEY_SIMPLEX,
-                            0.45, (255, 255, 255), 1, cv2.LINE_AA)
+                cv2.putText(strip, line, (4, 16 + 16 * i),
+                            cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1,
+                            cv2.LINE_AA)
+            picture = np.concatenate([img, strip], axis=0)
             self._show_and_save(picture, name, show, out_dir)
             pictures.append(picture)
         return pictures
