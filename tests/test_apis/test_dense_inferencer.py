@@ -124,3 +124,29 @@ def test_errors(data, checkpoint, tmp_path):
     other.cfg = _config()
     with pytest.raises(TypeError, match='Linear is not one'):
         MultiTaskDenseInferencer(other)
+
+
+def test_every_task_kind(data, tmp_path):
+    """semseg, depth, normals and edge heads: arrays, pictures, files."""
+    cfg = ('configs/multimae/multimae_vit-tiny-p8-pt_'
+           'seg-depth-normals-edge_1xb8_150i_nyuv2synth-64x64.py')
+    with pytest.warns(UserWarning, match='random'):
+        inferencer = MultiTaskDenseInferencer(cfg)
+    assert inferencer.tasks == dict(semseg='segmentation', depth='depth',
+                                    normals='normals', edge='boundary')
+    out = inferencer(str(data / 'rgb' / '000000.png'), out_dir=str(tmp_path))
+    pred = out['predictions'][0]
+    assert pred['normals'].shape == (48, 64, 3)
+    np.testing.assert_allclose(np.linalg.norm(pred['normals'], axis=-1), 1,
+                               atol=1e-4)
+    assert pred['edge'].shape == (48, 64) and pred['edge'].dtype == \
+        np.float32 and 0 <= pred['edge'].min() <= pred['edge'].max() <= 1
+    # input + four titled panels
+    assert out['visualization'][0].shape == (14 + 48, 5 * 64 + 4 * 2, 3)
+    assert sorted(os.listdir(tmp_path)) == [
+        '000000.png', '000000_depth.png', '000000_edge.npy',
+        '000000_normals.npy', '000000_semseg.png']
+    np.testing.assert_array_equal(np.load(tmp_path / '000000_normals.npy'),
+                                  pred['normals'])
+    np.testing.assert_array_equal(np.load(tmp_path / '000000_edge.npy'),
+                                  pred['edge'])

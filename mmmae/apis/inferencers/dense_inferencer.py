@@ -95,11 +95,9 @@ class MultiTaskDenseInferencer(MMMAEInferencer):
         """One data sample -> {task: array} (see the class docstring)."""
         out = {}
         for task, kind in self.tasks.items():
-            field = self.model.pred_fields[task]
-            if kind in ('boundary', 'saliency'):  # the probability
-                from mmmae.models.heads.task_kind import logits_field
-                field = logits_field(field)
-            data = sample.get(field).data.detach().cpu()
+            # boundary / saliency heads apply their sigmoid: probabilities
+            data = sample.get(self.model.pred_fields[task]).data
+            data = data.detach().cpu()
             if kind in CLASSIFICATION_KINDS:
                 out[task] = data[0].long().numpy()
             elif kind == 'normals':
