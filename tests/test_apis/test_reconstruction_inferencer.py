@@ -75,6 +75,34 @@ def test_seeded_draws_and_given_counts(inferencer, data):
             _visible(e, 'semseg')) == (5, 3, 0)
 
 
+def test_given_masks(inferencer, data):
+    rgbd = dict(rgb=str(data / 'rgb' / '000001.png'),
+                depth=str(data / 'depth' / '000001.png'))
+    rgb_mask = np.ones((8, 8), np.int64)
+    rgb_mask[2:4, 3:6] = 0  # 6 visible rgb tokens
+    depth_mask = np.ones((8, 8), np.int64)
+    depth_mask[7, 7] = 0
+    two = inferencer([rgbd, rgbd], batch_size=2,
+                     masks=dict(rgb=rgb_mask, depth=depth_mask))
+    for pred in two['predictions']:
+        np.testing.assert_array_equal(pred['mask_rgb'], rgb_mask)
+        np.testing.assert_array_equal(pred['mask_depth'], depth_mask)
+        # semseg was not given: hidden everywhere, predicted from 7 tokens
+        assert _visible(pred, 'semseg') == 0
+    # A given modality without a mask is hidden entirely.
+    only_rgb = inferencer(rgbd, masks=dict(rgb=rgb_mask))['predictions'][0]
+    assert _visible(only_rgb, 'depth') == 0
+    with pytest.raises(ValueError, match=r'the rgb mask must hold 64 zeros '
+                       r'/ ones \(its token grid\), got shape \(4, 4\)'):
+        inferencer(rgbd, masks=dict(rgb=np.zeros((4, 4))))
+    with pytest.raises(ValueError, match='hide every token'):
+        inferencer(rgbd, masks=dict(rgb=np.ones((8, 8))))
+    with pytest.raises(KeyError, match=r"masks given for \['semseg'\]"):
+        inferencer(rgbd, masks=dict(semseg=rgb_mask))
+    with pytest.raises(ValueError, match='visible or masks, not both'):
+        inferencer(rgbd, masks=dict(rgb=rgb_mask), visible=dict(rgb=2))
+
+
 def test_batches_keep_one_modality_set(inferencer, data):
     items = [str(data / 'rgb' / '000000.png'),
              str(data / 'rgb' / '000001.png'),

@@ -9,7 +9,9 @@ masked input beside its reconstruction. Here:
 - ``num_visible`` (or ``mask_ratio``) and ``alpha`` set the Dirichlet draw
   (default: the model's ``DirichletMasking``), ``visible={modality: n}``
   fixes how many tokens of each modality stay visible (positions random),
-  and ``seed`` makes the draw reproducible without touching the global RNG;
+  ``masks={modality: (h, w) array}`` gives the masks outright (1 = hidden,
+  as the demo's ``task_masks``), and ``seed`` makes a draw reproducible
+  without touching the global RNG;
 - a decoder whose modality was not given (depth from an rgb image) is
   predicted from the visible tokens alone: its row shows no input.
 """
@@ -26,28 +28,10 @@ from mmmae.models.losses import MaskedCrossEntropyLoss
 from mmmae.models.pretrainers.masking import DirichletMasking
 from mmmae.registry import INFERENCERS
 from .base import MMMAEInferencer
+from .demo_masking import GivenCountMasking, GivenMasks
 from .drawing import fit, side_by_side, titled
 
 MIN_PANEL = 128  # px: tiny models' 64 px panels are enlarged to this
-
-
-class GivenCountMasking(DirichletMasking):
-    """``DirichletMasking`` with fixed per-modality visible counts instead
-    of a Dirichlet draw; the positions within a modality stay random.
-
-    Args:
-        counts (dict): modality -> visible tokens; absent modalities keep 0.
-    """
-
-    def __init__(self, counts: Dict[str, int]):
-        super().__init__(num_encoded_tokens=max(sum(counts.values()), 1))
-        self.counts = dict(counts)
-
-    def sample_shares(self, names, batch_size: int, device=None):
-        K = float(self.num_encoded_tokens)
-        shares = torch.tensor([self.counts.get(n, 0) / K for n in names],
-                              device=device)
-        return shares.expand(batch_size, -1)
 
 
 @INFERENCERS.register_module()
@@ -68,7 +52,9 @@ class MultiMAEReconstructionInferencer(MMMAEInferencer):
 
     Call options: ``num_visible`` (int) or ``mask_ratio`` (float in [0, 1)),
     ``alpha`` (Dirichlet concentration), ``visible`` ({modality: count},
-    overrides the three), ``seed`` (int, default 0; None draws freshly).
+    overrides the three), ``masks`` ({modality: (h, w) 0/1 array}, 1 =
+    hidden; overrides all but ``visible``, which it excludes), ``seed``
+    (int, default 0; None draws freshly).
 
     Returns (``__call__``): ``predictions``, per input a dict: per decoder
     output ``name`` the reconstruction (C, H, W) float32 in the target's
@@ -79,7 +65,9 @@ class MultiMAEReconstructionInferencer(MMMAEInferencer):
     ``<name>_<output>.npy``.
     """
 
-    forward_kwargs = {'num_visible', 'mask_ratio', 'alpha', 'visible', 'seed'}
+    forward_kwargs = {
+        'num_visible', 'mask_ratio', 'alpha', 'visible', 'masks', 'seed'
+    }
 
     def _check_model(self, model: nn.Module) -> None:
         if not hasattr(model, 'decoders') or not hasattr(model, 'reconstruct'):
@@ -122,7 +110,12 @@ class MultiMAEReconstructionInferencer(MMMAEInferencer):
     # ------------------------------------------------------------ masking
     def _masking(self, num_tokens: int, num_visible: Optional[int],
                  mask_ratio: Optional[float], alpha,
-                 visible: Optional[Dict[str, int]], given) -> nn.Module:
+                 visible: Optional[Dict[str, int]], masks,
+                 given) -> nn.Module:
+        if masks is not None:
+            if visible is not None:
+                raise ValueError('give visible or masks, not both')
+            return GivenMasks(masks)
         if visible is not None:
             unknown = [m for m in visible if m not in given]
             if unknown:
@@ -151,11 +144,13 @@ class MultiMAEReconstructionInferencer(MMMAEInferencer):
             alpha=getattr(default, 'alpha', 1.) if alpha is None else alpha)
 
     @contextlib.contextmanager
-    def _use_masking(self, masking: nn.Module, seed: Optional[int]):
+    def _use_masking(self, masking: nn.Module, seed: Optional[int],
+                     device: torch.device):
         old = self.model.masking
         self.model.masking = masking
+        devices = [device] if device.type == 'cuda' else []
         try:
-            with torch.random.fork_rng(devices=[]):
+            with torch.random.fork_rng(devices=devices):
                 if seed is not None:
                     torch.manual_seed(seed)
                 yield
@@ -166,6 +161,7 @@ class MultiMAEReconstructionInferencer(MMMAEInferencer):
     def forward(self, data: dict, num_visible: Optional[int] = None,
                 mask_ratio: Optional[float] = None, alpha=None,
                 visible: Optional[Dict[str, int]] = None,
+                masks: Optional[Dict[str, np.ndarray]] = None,
                 seed: Optional[int] = 0) -> List[dict]:
         data = self.model.data_preprocessor(data, False)
         inputs = self.model._encoder_inputs(data['inputs'])
@@ -173,8 +169,9 @@ class MultiMAEReconstructionInferencer(MMMAEInferencer):
         _, layout = self.model.backbone.tokenize(inputs)
         given = {m: s.stop - s.start for m, s in layout.modalities.items()}
         masking = self._masking(sum(given.values()), num_visible,
-                                mask_ratio, alpha, visible, given)
-        with self._use_masking(masking, seed):
+                                mask_ratio, alpha, visible, masks, given)
+        device = next(iter(inputs.values())).device
+        with self._use_masking(masking, seed, device):
             out = self.model.reconstruct(inputs)
         return self._samples(inputs, out)
 
