@@ -2,12 +2,17 @@
 shrunk to a tiny MultiViT, trains one epoch and tests on a few tiny files in
 its dataset's layout, through the Runner with every pipeline, augmentation
 and optimizer setting of the config (issue 15 item 5)."""
+import os
 import os.path as osp
 
 import cv2
 import numpy as np
+import pytest
+import torch
 from mmengine.config import Config
+from mmengine.registry import init_default_scope
 
+from mmmae.registry import MODELS, OPTIM_WRAPPER_CONSTRUCTORS
 from mmmae.utils import build_runner, register_all_modules
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -16,7 +21,6 @@ TINY = dict(arch='tiny', patch_size=8, init_cfg=None)
 
 
 def _img(path, shape, rng, high=256, dtype=np.uint8):
-    import os
     os.makedirs(osp.dirname(path), exist_ok=True)
     cv2.imwrite(path, rng.integers(0, high, shape, dtype=dtype))
 
@@ -115,3 +119,59 @@ def test_hypersim_recipe_runs(tmp_path):
         cfg[key].dataset.data_root = str(root)
     metrics = _run(cfg)
     assert 0 <= metrics['mIoU'] <= 100
+
+
+def test_in1k_recipe_is_the_reference_recipe():
+    """Pooling, head init, mixup/cutmix, smoothing, layer decay and weight
+    decay as run_finetuning_cls.py + ft_in1k_100e_multimae-b.yaml."""
+    register_all_modules()
+    init_default_scope('mmmae')
+    cfg = Config.fromfile(osp.join(
+        CFG, 'multimae_vit-b_linear-head_8xb128-amp-coslr-100e_in1k-224.py'))
+    cfg.model.backbone.update(TINY, img_size=32)
+    cfg.model.head.in_channels = 32
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    bb = model.backbone
+    assert bb.out_type == 'avg_featmap' and bb.fc_norm.eps == 1e-6
+    assert bb.blocks[-1].drop_path1.drop_prob == pytest.approx(0.1)
+    # trunc_normal(std=0.02) x init_scale 0.001, zero bias
+    fc = model.head.fc
+    assert fc.weight.std().item() == pytest.approx(2e-5, rel=0.05)
+    assert fc.bias.abs().max().item() == 0
+    loss = model.head.loss_module
+    assert loss.label_smooth_val == 0.1 and loss.mode == 'original'
+    augments = model.data_preprocessor.batch_augments.augments
+    assert [(type(a).__name__, a.alpha) for a in augments] == \
+        [('Mixup', 0.8), ('CutMix', 1.0)]
+    # lr = blr x 1024 / 256; warm-up from 1e-6, cosine to 1e-6
+    lr = cfg.optim_wrapper.optimizer.lr
+    assert lr == 2e-3
+    warm, cos = cfg.param_scheduler
+    assert warm.start_factor * lr == pytest.approx(1e-6)
+    assert (warm.end, cos.eta_min, cos.end) == (5, 1e-6, 100)
+    # LayerDecayValueAssigner: scale layer_decay ** (L + 1 - id), id 0 for
+    # adapters and global tokens, i + 1 for block i, L + 1 otherwise; no
+    # weight decay on 1-d parameters and global_tokens.
+    groups = OPTIM_WRAPPER_CONSTRUCTORS.build(dict(
+        type=cfg.optim_wrapper.constructor,
+        optim_wrapper_cfg=dict(type='OptimWrapper',
+                               optimizer=cfg.optim_wrapper.optimizer),
+        paramwise_cfg=cfg.optim_wrapper.paramwise_cfg))(
+            model).optimizer.param_groups
+    by_param = {id(p): g for g in groups for p in g['params']}
+    L = bb.num_layers
+    for name, p in model.named_parameters():
+        short = name[len('backbone.'):] if name.startswith('backbone.') \
+            else name
+        if short.startswith(('input_adapters', 'global_tokens')):
+            layer = 0
+        elif short.startswith('blocks.'):
+            layer = int(short.split('.')[1]) + 1
+        else:
+            layer = L + 1
+        g = by_param[id(p)]
+        assert g['lr'] == pytest.approx(lr * 0.65 ** (L + 1 - layer)), name
+        no_decay = p.ndim == 1 or 'global_tokens' in name
+        assert g['weight_decay'] == (0. if no_decay else 0.05), name
