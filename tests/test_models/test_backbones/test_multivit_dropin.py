@@ -113,7 +113,14 @@ CONVNEXT = dict(type='ConvNeXtHead', in_channels=32, channels=8,
                 num_blocks=1, num_classes=5, preds_per_patch=4)
 
 
-@pytest.mark.parametrize('head', [FCN, CONVNEXT], ids=['fcn', 'convnext'])
+# Multi-level: both tapped blocks (MultiViT maps share one stride).
+UPER = dict(type='mmseg.UPerHead', in_channels=[32, 32], in_index=[0, 1],
+            pool_scales=(1, 2), channels=16, num_classes=5, norm_cfg=None,
+            loss_decode=dict(type='mmseg.CrossEntropyLoss', loss_weight=1.0))
+
+
+@pytest.mark.parametrize('head', [FCN, UPER, CONVNEXT],
+                         ids=['fcn', 'uper', 'convnext'])
 def test_stock_mmseg_encoder_decoder_trains_and_predicts(head):
     init_default_scope('mmmae')
     torch.manual_seed(0)
