@@ -26,7 +26,7 @@ this is done; a rerun skips methods with a record (``--force`` redoes them),
 and a killed run picks up where it stopped. The table (per-task metrics,
 Δm against the ``--baseline`` row, parameters, shares, step time, memory) is
 printed, then written atomically as ``compare_peft.csv`` and
-``compare_peft.png`` (trainable share of the whole model on a log x axis,
+``compare_peft.png`` (trainable share of the backbone on a log x axis,
 ``--main-metric`` on y, one labelled point per method).
 
 Δm (:func:`mmmae.evaluation.delta_m`) here is relative to the baseline row,
@@ -386,8 +386,13 @@ def write_csv(rows: List[dict], path: str) -> None:
 
 def write_plot(rows: List[dict], metric: str, path: str,
                title: str = '') -> None:
-    """Trainable share (log x) against ``metric`` (y), one labelled point
-    per method, as a PNG."""
+    """Trainable share of the backbone (x) against ``metric`` (y), one
+    labelled point per method, as a PNG.
+
+    x is logarithmic above 0.01 % and linear below (``symlog``), so heads
+    only (0 % of the backbone) is on the plot too. The share of the whole
+    model would bunch every frozen-backbone method at the heads' share.
+    """
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -395,15 +400,17 @@ def write_plot(rows: List[dict], metric: str, path: str,
         raise KeyError(f'--main-metric {metric!r} is not a column (columns: '
                        f'{[c for c in rows[0] if c != "config"]})')
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
-    for r in rows:
-        x, y = r['trainable_pct'], r[metric]
-        if not (math.isfinite(x) and math.isfinite(y)) or x <= 0:
+    for i, r in enumerate(rows):
+        x, y = r['backbone_share_pct'], r[metric]
+        if not (math.isfinite(x) and math.isfinite(y)):
             continue
         ax.scatter([x], [y], s=28)
+        # Alternate label sides so neighbours do not print over each other.
         ax.annotate(r['method'], (x, y), textcoords='offset points',
-                    xytext=(4, 4), fontsize=8)
-    ax.set_xscale('log')
-    ax.set_xlabel('trainable parameters (% of the model, log scale)')
+                    xytext=(4, 4 if i % 2 else -10), fontsize=8)
+    ax.set_xscale('symlog', linthresh=0.01)
+    ax.set_xlabel('trainable parameters inside the backbone '
+                  '(% of the backbone; log above 0.01 %)')
     ax.set_ylabel(metric)
     ax.set_title(title, fontsize=9)
     ax.grid(True, which='both', alpha=0.3)
