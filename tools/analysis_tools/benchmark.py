@@ -208,6 +208,14 @@ def _dense_samples(model: nn.Module, B: int, H: int, W: int,
             data=torch.randint(0, classes, (1, H, W), device=device))
         s.gt_depth_map = PixelData(
             data=torch.rand(1, H, W, device=device) * 9.5 + 0.5)
+        # The other dense kinds' targets (mmmae/models/heads/task_kind.py).
+        s.gt_normals = PixelData(data=torch.nn.functional.normalize(
+            torch.randn(3, H, W, device=device), dim=0))
+        for field in ('gt_edge', 'gt_sal'):
+            s.set_field(PixelData(data=(torch.rand(
+                1, H, W, device=device) > 0.9).long()), field)
+        s.gt_parts = PixelData(
+            data=torch.randint(0, classes, (1, H, W), device=device))
         s.set_metainfo(dict(
             img_shape=(H, W), ori_shape=(H, W), pad_shape=(H, W),
             batch_input_shape=(H, W), padding_size=(0, 0, 0, 0),
