@@ -66,9 +66,11 @@ train_and_test() {
     fi
     local checkpoint
     checkpoint="$(cat "${wd}/last_checkpoint")"
-    # Test metrics newer than the checkpoint mean the test is done.
-    if [[ -d "${wd}/test" ]] && [[ -n "$(find "${wd}/test" -mindepth 2 \
-            -maxdepth 2 -name '*.json' -newer "${checkpoint}" | head -n 1)" ]]
+    # Test metrics newer than the checkpoint mean the test is done (the
+    # single-config mode always tests, to print the metrics).
+    if [[ -z "${CONFIG:-}" && -d "${wd}/test" ]] && [[ -n "$(find \
+            "${wd}/test" -mindepth 2 -maxdepth 2 -name '*.json' \
+            -newer "${checkpoint}" | head -n 1)" ]]
     then
         echo ">> test metrics present: ${wd}/test"
     else
