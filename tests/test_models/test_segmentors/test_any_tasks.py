@@ -196,3 +196,36 @@ def test_multi_task_prompts_insert_every_tasks_tokens_in_one_pass():
         MODELS.build(_cfg(tasks, backbone=dict(
             type='MultiViT', arch='tiny', out_indices=(0, 1),
             prompt=dict(prompt, tasks=tasks[:3]))))
+
+
+def test_config_head_the_dataset_lacks_fails_naming_key_file_tasks(tmp_path):
+    """The 4-task config on a dataset loading 2 tasks: the first training
+    step names the head's config key, the sample's file and the dataset's
+    tasks (from the packed sample's metainfo)."""
+    import os.path as osp
+
+    from mmengine.config import Config
+    from mmengine.dataset import pseudo_collate
+    from mmengine.registry import init_default_scope
+
+    from mmmae.datasets import generate_synthetic_nyuv2
+    from mmmae.registry import DATASETS
+
+    init_default_scope('mmmae')
+    root = str(tmp_path / 'synth')
+    generate_synthetic_nyuv2(root, num_train=2, num_test=1)
+    repo = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
+        osp.abspath(__file__)))))
+    cfg = Config.fromfile(osp.join(
+        repo, 'configs', 'multimae', 'multimae_vit-tiny-p8-pt_seg-depth-'
+        'normals-edge_1xb8_150i_nyuv2synth-64x64.py'))
+    data = dict(cfg.train_dataloader.dataset, data_root=root,
+                targets=('semseg', 'depth'))
+    dataset = DATASETS.build(data)
+    cfg.model.backbone.init_cfg = None
+    model = MODELS.build(cfg.model)
+    batch = model.data_preprocessor(
+        pseudo_collate([dataset[0], dataset[1]]), True)
+    with pytest.raises(KeyError, match=r'model\.decode_heads\.normals.*'
+                       r'gt_normals.*rgb.*provides tasks .*semseg.*depth'):
+        model.loss(batch['inputs'], batch['data_samples'])
