@@ -24,7 +24,7 @@ DEFAULT_TASK_METRICS: Dict[str, Tuple[Tuple[str, bool], ...]] = {
     'normals': (('normals/mean', True), ),  # NormalsMetric
     'edge': (('edge/odsF', False), ),  # BoundaryMetric
     'sal': (('sal/mIoU', False), ),  # SaliencyMetric
-    'human_parts': (('parts/mIoU', False), ),  # HumanPartsIoUMetric
+    'parts': (('parts/mIoU', False), ),  # HumanPartsIoUMetric
 }
 
 

@@ -22,7 +22,7 @@ def test_known_numbers_and_signs():
 def test_mti_net_example():
     """The MTI-Net formula on PASCAL-like numbers: mean over 5 tasks of
     +-(mt - st) / st with mIoU (semseg, parts, sal), normals mean, odsF."""
-    st = {'semseg': {'mIoU': 66.0}, 'human_parts': {'parts/mIoU': 60.0},
+    st = {'semseg': {'mIoU': 66.0}, 'parts': {'parts/mIoU': 60.0},
           'sal': {'sal/mIoU': 66.0}, 'normals': {'normals/mean': 14.0},
           'edge': {'edge/odsF': 72.0}}
     mt = {'mIoU': 63.0, 'parts/mIoU': 61.5, 'sal/mIoU': 66.0,
