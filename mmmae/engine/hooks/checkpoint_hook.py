@@ -106,6 +106,10 @@ class AtomicCheckpointHook(_CheckpointHook):
                                             self.filename_tmpl.format(old)))
 
     def _save_best_checkpoint(self, runner, metrics) -> None:
+        if not self.save_best:
+            # As mmengine: nothing to do, and ``file_backend`` only exists
+            # once ``before_train`` ran (``runner.val()`` alone skips it).
+            return
         # mmengine removes the previous best file before writing the new
         # one; hold the removals back until the new file is complete.
         backend, deferred = self.file_backend, _DeferredRemoval(

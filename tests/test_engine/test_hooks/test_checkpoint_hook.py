@@ -146,3 +146,12 @@ def test_previous_best_survives_failed_best_save(tmp_path, monkeypatch):
         runner.train()
     # mmengine's hook removes the previous best before writing the next.
     assert osp.isfile(tmp_path / 'best_acc_iter_1.pth')
+
+
+def test_validation_without_training_saves_nothing(tmp_path):
+    """``runner.val()`` alone (no ``before_train``) must not fail, as with
+    mmengine's hook: without ``save_best`` there is nothing to save."""
+    runner = _runner(tmp_path, 1)
+    metrics = runner.val()
+    assert metrics['acc'] == 1.0
+    assert not [f for f in os.listdir(tmp_path) if f.endswith('.pth')]
