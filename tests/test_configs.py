@@ -127,8 +127,8 @@ def test_leak_check_flags_val_equal_to_test(tmp_path):
 
 
 MULTI_DOMAIN_SELECTING = [
-    'configs/mmap/mmap-mt_clip-vit-b16_l8d12_1xb32_5e_office-home-224.py',
-    'configs/mmap/mmap-mt_clip-vit-b16_l8d12_1xb32_5e_mini-domainnet-224.py',
+    'configs/mmap/mmap-mt_clip-vit-b16_l8d12_1xb32-5e_office-home-224.py',
+    'configs/mmap/mmap-mt_clip-vit-b16_l8d12_1xb32-5e_mini-domainnet-224.py',
 ]
 
 
@@ -187,7 +187,7 @@ DENSE_MT_CONFIGS = [
     c for c in LEAF_CONFIGS
     if any(s in c for s in ('-pt_seg-depth-normals-edge_', '-pt_semseg_',
                             '-pt_depth_1', '-pt_normals_', '-pt_edge_',
-                            '_40k_nyud-mt', '_40k_pascal-context-mt'))
+                            '-40k_nyud-mt', '-40k_pascal-context-mt'))
 ]
 # What reads each prediction field: mmseg's metrics have fixed fields.
 _MMSEG_PRED = {'mmseg.IoUMetric': 'pred_sem_seg',
@@ -232,13 +232,13 @@ def test_dense_multi_task_config_heads_data_metrics_prompts_agree(config):
 
 
 def test_single_task_twins_differ_only_in_their_task():
-    root = 'configs/multimae/multimae_vit-tiny-p8-pt_{}_1xb8_150i_' \
+    root = 'configs/multimae/multimae_vit-tiny-p8-pt_{}_1xb8-150i_' \
         'nyuv2synth-64x64.py'
     joint = Config.fromfile(osp.join(REPO, root.format(
         'seg-depth-normals-edge')))
     prompt = Config.fromfile(osp.join(
         REPO, 'configs/prompt/mtprompt_multimae-tiny-p8-pt_seg-depth-'
-        'normals-edge_1xb8_150i_nyuv2synth-64x64.py'))
+        'normals-edge_1xb8-150i_nyuv2synth-64x64.py'))
     for cfg in [prompt] + [Config.fromfile(osp.join(REPO, root.format(t)))
                            for t in ('semseg', 'depth', 'normals', 'edge')]:
         for key in ('param_scheduler', 'train_cfg', 'randomness'):

@@ -18,7 +18,7 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SHIPPED = ('setup.py', 'setup.cfg', 'MANIFEST.in', 'README.md', 'LICENSE',
            'CHANGELOG.md', 'model-index.yml', 'requirements.txt',
            'requirements', 'mmmae', 'configs', 'tools', 'demo')
-CONFIG = 'multimae/multimae_vit-tiny_depth_1xb8_300i_nyuv2synth-64x64.py'
+CONFIG = 'multimae/multimae_vit-tiny_depth_1xb8-300i_nyuv2synth-64x64.py'
 
 
 def _copy_checkout(dst):

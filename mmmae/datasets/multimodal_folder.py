@@ -44,7 +44,7 @@ class MultiModalFolderDataset(BaseDataset):
     modality needs the file with the same relative path and name (any of its
     suffixes), or loading fails naming the file that has no match. Samples
     carry no targets: pre-training reconstructs the inputs. The pipeline
-    keeps semseg at full resolution; ``MultiModalDataPreprocessor``
+    keeps semseg at full resolution; ``MultiMAEDataPreprocessor``
     (``semseg_stride=4``) brings it to quarter resolution, after the shared
     random resized crop and flip.
 

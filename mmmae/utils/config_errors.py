@@ -194,6 +194,18 @@ def _keys_with_type(cfg, obj_type: str, prefix: str = '') -> List[str]:
     return hits
 
 
+# mmmae names that used to collide with mmseg's / mmpretrain's registered
+# names: a config with the old name gets this note, never another class.
+RENAMED_TYPES = {
+    'DPTHead': ('MultiMAEDPTHead', 'mmseg.DPTHead'),
+    'SiLogLoss': ('MultiMAESiLogLoss', 'mmseg.SiLogLoss'),
+    'MultiModalDataPreprocessor':
+    ('MultiMAEDataPreprocessor', 'mmpretrain.MultiModalDataPreprocessor'),
+    'RandomGrayscale':
+    ('MultiModalRandomGrayscale', 'mmpretrain.RandomGrayscale'),
+}
+
+
 def explain_unknown_type(error: KeyError,
                          cfg=None) -> Optional[UnknownTypeError]:
     """An :class:`UnknownTypeError` for mmengine's registry KeyError, or
@@ -211,6 +223,12 @@ def explain_unknown_type(error: KeyError,
     keys = _keys_with_type(dict(cfg), obj_type) if cfg is not None else []
     if keys:
         msg += f' (config key: {", ".join(keys)})'
+    if obj_type in RENAMED_TYPES:
+        new, other = RENAMED_TYPES[obj_type]
+        return UnknownTypeError(
+            f'{msg}. mmmae\'s "{obj_type}" was renamed "{new}" so that it '
+            f'never shadows "{other}"; use "{new}" for mmmae\'s class or '
+            f'"{other}" for the other library\'s')
     msg += ('. Closest registered names: ' + ', '.join(close)
             if close else '. No registered name is close')
     msg += ('. A type from your own package must be imported first: add '

@@ -10,7 +10,7 @@ records) and the task heads, e.g.::
     dict(type='MultiTaskSegmentor',
          backbone=dict(type='MultiViT', embed_dims=32, depth=2),
          prompt='MultiTaskPrompt',
-         heads=dict(depth='DPTHead', semseg='ConvNeXtHead'))
+         heads=dict(depth='MultiMAEDPTHead', semseg='ConvNeXtHead'))
 
 At load time (``tools/test.py``, ``mmmae.apis.init_model``, resume) the
 record is compared with the model the config built, and the trainable
@@ -104,7 +104,7 @@ def model_identity(model: nn.Module) -> dict:
 
 def describe(ident: dict) -> str:
     """One line, e.g. ``MultiTaskSegmentor(backbone=MultiViT(embed_dims=32,
-    depth=2), prompt=MultiTaskPrompt, heads={depth: DPTHead})``."""
+    depth=2), prompt=MultiTaskPrompt, heads={depth: MultiMAEDPTHead})``."""
     parts = []
     for attr in _ENCODERS:
         if attr in ident:

@@ -14,7 +14,7 @@ from mmmae.utils.output_guard import OutputOverwritesInputError
 from test_inference import _config
 
 CLIP = ('configs/mmap/'
-        'vpt-mt_clip-tiny_deep-l4_1xb16_300i_toy-multidomain-32.py')
+        'vpt-mt_clip-tiny_deep-l4_1xb16-300i_toy-multidomain-32.py')
 CLASSES = ('blue', 'green', 'red', 'yellow')
 
 

@@ -129,7 +129,7 @@ def test_errors(data, checkpoint, tmp_path):
 def test_every_task_kind(data, tmp_path):
     """semseg, depth, normals and edge heads: arrays, pictures, files."""
     cfg = ('configs/multimae/multimae_vit-tiny-p8-pt_'
-           'seg-depth-normals-edge_1xb8_150i_nyuv2synth-64x64.py')
+           'seg-depth-normals-edge_1xb8-150i_nyuv2synth-64x64.py')
     with pytest.warns(UserWarning, match='random'):
         inferencer = MultiTaskDenseInferencer(cfg)
     assert inferencer.tasks == dict(semseg='segmentation', depth='depth',

@@ -20,13 +20,13 @@ def _config(modalities=('rgb', )):
         default_scope='mmmae',
         model=dict(
             type='MultiTaskSegmentor',
-            data_preprocessor=dict(type='MultiModalDataPreprocessor',
+            data_preprocessor=dict(type='MultiMAEDataPreprocessor',
                                    size_divisor=16),
             backbone=dict(type='MultiViT', arch='tiny', out_indices=(0, 1),
                           input_adapters=adapters),
             input_modalities=modalities,
             decode_heads=dict(
-                depth=dict(type='DPTHead', embed_dims=32,
+                depth=dict(type='MultiMAEDPTHead', embed_dims=32,
                            in_index=(0, 0, 1, 1), channels=16,
                            post_process_channels=(8, 8, 16, 16),
                            head_channels=(8, 4)),

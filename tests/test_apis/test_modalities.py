@@ -15,7 +15,7 @@ def _segmentor(readout):
                     depth=dict(type='PatchedInputAdapter', in_channels=1))
     return MODELS.build(dict(
         type='MultiTaskSegmentor',
-        data_preprocessor=dict(type='MultiModalDataPreprocessor',
+        data_preprocessor=dict(type='MultiMAEDataPreprocessor',
                                size_divisor=16),
         backbone=dict(type='MultiViT', arch='tiny', out_indices=(0, 1),
                       input_adapters=adapters),

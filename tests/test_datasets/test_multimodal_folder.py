@@ -38,7 +38,7 @@ def test_pretrain_batch(tmp_path, png_writer):
     assert ds.get_data_info(2)['depth_path'].endswith('n02/c.png')
     batch = pseudo_collate([ds[i] for i in range(3)])
     assert 'gt_sem_seg' not in batch['data_samples'][0]
-    pre = MODELS.build(dict(type='MultiModalDataPreprocessor'))
+    pre = MODELS.build(dict(type='MultiMAEDataPreprocessor'))
     out = pre(batch, training=True)['inputs']
     assert out['rgb'].shape == (3, 3, 32, 32)
     assert out['depth'].shape == (3, 1, 32, 32)

@@ -15,7 +15,7 @@ from mmmae.registry import MODELS
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(
     REPO, 'projects', 'example_prompt', 'configs',
-    'scale-shift-prompt_multimae-tiny_p8_1xb8_300i_nyuv2synth-64x64.py')
+    'scale-shift-prompt_multimae-tiny_p8_1xb8-300i_nyuv2synth-64x64.py')
 K = 40
 
 

@@ -66,15 +66,15 @@ CONFIGS = osp.join(ROOT, 'configs')
 
 @pytest.mark.parametrize('config,options,input_size,size_from,trainable', [
     # A fine-tuning MultiTaskSegmentor: everything trains.
-    ('multimae/multimae_vit-tiny_depth-seg_1xb8_300i_nyuv2synth-64x64.py',
+    ('multimae/multimae_vit-tiny_depth-seg_1xb8-300i_nyuv2synth-64x64.py',
      [], [64, 64], 'train pipeline crop', 100.),
     # A prompt config on a frozen backbone: a small trainable share.
-    ('prompt/vpt-deep_multimae-tiny_p8_1xb8_300i_nyuv2synth-64x64.py',
+    ('prompt/vpt-deep_multimae-tiny_p8_1xb8-300i_nyuv2synth-64x64.py',
      [], [64, 64], 'train pipeline crop', None),
     # A CLIP classifier of configs/mmap/ (one prompt group, no grouping
     # file needed); its pipeline has no crop, so the size comes from the
     # CLIP tower (32 px).
-    ('mmap/mmap-mt_clip-tiny_l2d2_1xb16_300i_toy-multidomain-32.py',
+    ('mmap/mmap-mt_clip-tiny_l2d2_1xb16-300i_toy-multidomain-32.py',
      ['--cfg-options', 'model.prompt.grouping_file=None'], [32, 32], 'model',
      None),
 ])

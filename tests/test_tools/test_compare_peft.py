@@ -10,10 +10,10 @@ import pytest
 from mmengine.config import Config
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-TINY = '_multimae-tiny_depth-seg_1xb8_300i_nyuv2synth-64x64.py'
+TINY = '_multimae-tiny_depth-seg_1xb8-300i_nyuv2synth-64x64.py'
 HEADS = f'configs/peft/heads-only{TINY}'
 ADAPT = ('configs/peft/adaptformer_multimae-tiny_b16-s0.1_depth-seg_'
-         '1xb8_300i_nyuv2synth-64x64.py')
+         '1xb8-300i_nyuv2synth-64x64.py')
 
 
 @pytest.fixture(scope='module')

@@ -19,9 +19,9 @@ from mmmae.utils.delta_checkpoint import DELTA_KEY
 from toy_project import run_tool
 
 PROMPT = 'configs/prompt/' \
-    'mtprompt_multimae-tiny_depth-seg_1xb8_300i_nyuv2synth-64x64.py'
+    'mtprompt_multimae-tiny_depth-seg_1xb8-300i_nyuv2synth-64x64.py'
 FULL_FT = 'configs/multimae/' \
-    'multimae_vit-tiny_depth-seg_1xb8_300i_nyuv2synth-64x64.py'
+    'multimae_vit-tiny_depth-seg_1xb8-300i_nyuv2synth-64x64.py'
 
 pytestmark = pytest.mark.slow
 

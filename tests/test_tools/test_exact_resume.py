@@ -20,7 +20,7 @@ from mmmae.utils import build_runner
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(
     REPO, 'configs/prompt/'
-    'mtprompt_multimae-tiny_depth-seg_1xb8_300i_nyuv2synth-64x64.py')
+    'mtprompt_multimae-tiny_depth-seg_1xb8-300i_nyuv2synth-64x64.py')
 TOTAL, FIRST = 4, 2  # iterations: all, and before the interruption
 _names = itertools.count()
 

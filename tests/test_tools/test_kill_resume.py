@@ -29,7 +29,7 @@ from mmmae.utils.atomic_io import atomic_write_text
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(
     REPO, 'configs/prompt/'
-    'mtprompt_multimae-tiny_depth-seg_1xb8_300i_nyuv2synth-64x64.py')
+    'mtprompt_multimae-tiny_depth-seg_1xb8-300i_nyuv2synth-64x64.py')
 TOTAL, INTERVAL = 6, 2
 
 PLUGIN = r'''

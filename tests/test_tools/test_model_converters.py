@@ -262,8 +262,8 @@ def test_converted_file_loads_through_init_cfg_pretrained(tmp_path):
 # reference models: D = 32, 4 blocks, 64 x 64 inputs).
 FIXTURES = osp.join(ROOT, 'tests', 'data', 'multimae_heads')
 CONFIGS = osp.join(ROOT, 'configs', 'multimae')
-DEPTH_CFG = 'multimae_vit-b_depth_8xb16_12k_nyuv2-256x256.py'
-RGBD_SEG_CFG = 'multimae_vit-b_seg-rgbd_1xb8-amp_20k_nyuv2-640x640.py'
+DEPTH_CFG = 'multimae_vit-b_depth_8xb16-12k_nyuv2-256x256.py'
+RGBD_SEG_CFG = 'multimae_vit-b_seg-rgbd_1xb8-amp-20k_nyuv2-640x640.py'
 
 
 def _fixture(name):

@@ -5,7 +5,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / 'configs/prompt/' \
-    'mtprompt_multimae-tiny_depth-seg_1xb8_300i_nyuv2synth-64x64.py'
+    'mtprompt_multimae-tiny_depth-seg_1xb8-300i_nyuv2synth-64x64.py'
 
 
 def _tool():

@@ -14,7 +14,7 @@ from mmmae.registry import MODELS
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TINY = osp.join(ROOT, 'configs', 'mmap',
-                'mmap-mt_clip-tiny_l2d2_1xb16_300i_toy-multidomain-32.py')
+                'mmap-mt_clip-tiny_l2d2_1xb16-300i_toy-multidomain-32.py')
 TASKS = ['Art', 'Clipart', 'Product', 'Real_World']
 
 

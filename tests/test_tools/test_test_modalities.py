@@ -10,9 +10,9 @@ from mmmae.datasets import generate_synthetic_nyuv2
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 RGBD = ('configs/multimae/'
-        'multimae_vit-tiny_seg-rgbd_1xb8_300i_nyuv2synth-64x64.py')
+        'multimae_vit-tiny_seg-rgbd_1xb8-300i_nyuv2synth-64x64.py')
 MAPROMPT = ('configs/prompt/'
-            'maprompt_multimae-tiny_seg-rgbd_1xb8_300i_nyuv2synth-64x64.py')
+            'maprompt_multimae-tiny_seg-rgbd_1xb8-300i_nyuv2synth-64x64.py')
 
 
 @pytest.fixture(scope='module')

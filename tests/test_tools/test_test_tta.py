@@ -8,7 +8,7 @@ from mmmae.datasets import generate_synthetic_nyuv2
 from toy_project import REPO, run_tool
 
 LEAF = osp.join(REPO, 'configs', 'multimae',
-                'multimae_vit-tiny_depth-seg_1xb8_300i_nyuv2synth-64x64.py')
+                'multimae_vit-tiny_depth-seg_1xb8-300i_nyuv2synth-64x64.py')
 
 
 def _metrics(stdout):

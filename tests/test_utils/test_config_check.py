@@ -22,7 +22,7 @@ SHIPPED = sorted(
     if '_base_' not in osp.relpath(p, REPO).split(osp.sep))
 TINY = osp.join(
     REPO, 'configs', 'prompt',
-    'mtprompt_multimae-tiny_depth-seg_1xb8_300i_nyuv2synth-64x64.py')
+    'mtprompt_multimae-tiny_depth-seg_1xb8-300i_nyuv2synth-64x64.py')
 sys.path.insert(0, osp.join(REPO, 'tests', 'test_tools'))
 from toy_project import run_tool, write_toy_project  # noqa: E402
 

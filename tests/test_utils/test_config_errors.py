@@ -69,3 +69,35 @@ def test_other_key_errors_pass_through():
         with explain_registry_errors():
             raise KeyError('some other key')
     assert type(info.value) is KeyError
+
+
+@pytest.mark.parametrize('old,new,other', [
+    ('DPTHead', 'MultiMAEDPTHead', 'mmseg.DPTHead'),
+    ('SiLogLoss', 'MultiMAESiLogLoss', 'mmseg.SiLogLoss'),
+    ('MultiModalDataPreprocessor', 'MultiMAEDataPreprocessor',
+     'mmpretrain.MultiModalDataPreprocessor'),
+])
+def test_renamed_types_never_resolve_to_another_class(old, new, other):
+    # mmmae's scope must not answer to a name mmseg/mmpretrain also uses:
+    # the old name fails and says which name to use for which class.
+    cfg = dict(model=dict(type=old))
+    with pytest.raises(UnknownTypeError) as info:
+        with explain_registry_errors(cfg):
+            MODELS.build(cfg['model'])
+    msg = str(info.value)
+    assert f'"{new}"' in msg and f'"{other}"' in msg
+    assert 'config key: model.type' in msg
+    assert MODELS.get(new) is not None
+
+
+def test_old_grayscale_name_is_mmcvs_transform():
+    # mmcv registers RandomGrayscale in mmengine's root registry, which
+    # mmmae's TRANSFORMS inherits: the old name now means exactly what an
+    # OpenMMLab user expects, never mmmae's multi-modal transform.
+    from mmcv.transforms import RandomGrayscale
+
+    from mmmae.datasets.transforms import MultiModalRandomGrayscale
+    from mmmae.registry import TRANSFORMS
+    assert TRANSFORMS.get('RandomGrayscale') is RandomGrayscale
+    assert TRANSFORMS.get('MultiModalRandomGrayscale') is \
+        MultiModalRandomGrayscale

@@ -12,11 +12,11 @@ from mmmae.utils.model_identity import (IDENTITY_KEY,
                                         model_identity)
 
 SEG = 'MultiTaskSegmentor(backbone=MultiViT(embed_dims=32, depth=2), ' \
-    'prompt={prompt}, heads={{depth: DPTHead{semseg}}})'
+    'prompt={prompt}, heads={{depth: MultiMAEDPTHead{semseg}}})'
 
 
 def _seg_cfg(prompt_length=2, frozen=True, semseg=True):
-    heads = dict(depth=dict(type='DPTHead', embed_dims=32,
+    heads = dict(depth=dict(type='MultiMAEDPTHead', embed_dims=32,
                             in_index=(0, 0, 1, 1), channels=8,
                             post_process_channels=(8, 8, 8, 8),
                             head_channels=(8, 4)))
@@ -67,7 +67,7 @@ def test_identity_names_type_sizes_prompt_and_heads(prompt_model):
         type='MultiTaskSegmentor',
         backbone=dict(type='MultiViT', embed_dims=32, depth=2),
         prompt='DeepPrompt',
-        heads=dict(depth='DPTHead', semseg='ConvNeXtHead'))
+        heads=dict(depth='MultiMAEDPTHead', semseg='ConvNeXtHead'))
     assert describe(ident) == SEG.format(prompt='DeepPrompt',
                                          semseg=', semseg: ConvNeXtHead')
     clip = model_identity(_clip())

@@ -278,7 +278,7 @@ def _seg_cfg(prompt_length=2, frozen=True, init_cfg=None):
                     if prompt_length else None)
     return dict(type='MultiTaskSegmentor', backbone=backbone,
                 decode_heads=dict(depth=dict(
-                    type='DPTHead', embed_dims=32, in_index=(0, 0, 1, 1),
+                    type='MultiMAEDPTHead', embed_dims=32, in_index=(0, 0, 1, 1),
                     channels=8, post_process_channels=(8, 8, 8, 8),
                     head_channels=(8, 4))))
 

@@ -52,8 +52,8 @@ from mmmae.evaluation.functional.delta_m import (  # noqa: E402
 from mmmae.utils.atomic_io import (atomic_write_bytes,  # noqa: E402
                                    atomic_write_text)
 
-_TINY = '1xb8_300i_nyuv2synth-64x64.py'
-_B = '1xb8-amp_20k_nyuv2-640x640.py'
+_TINY = '1xb8-300i_nyuv2synth-64x64.py'
+_B = '1xb8-amp-20k_nyuv2-640x640.py'
 #: The rows of the issue, on the same frozen backbone, tasks and schedule.
 PRESETS: Dict[str, List[Tuple[str, str]]] = {
     'tiny': [

@@ -100,7 +100,7 @@ if [[ -n "${CONFIG:-}" ]]; then
 fi
 
 PRETRAIN=configs/multimae/multimae_vit-tiny_pretrain_1xb16-300i_nyuv2synth-64x64.py
-SUFFIX=1xb8_150i_nyuv2synth-64x64.py
+SUFFIX=1xb8-150i_nyuv2synth-64x64.py
 MTPROMPT=configs/prompt/mtprompt_multimae-tiny-p8-pt_seg-depth-normals-edge_${SUFFIX}
 FINETUNE=configs/multimae/multimae_vit-tiny-p8-pt_seg-depth-normals-edge_${SUFFIX}
 TASKS=(semseg depth normals edge)

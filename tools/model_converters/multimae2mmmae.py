@@ -6,7 +6,7 @@ The official file keeps its weights under ``model``: ``global_tokens``,
 checkpoint, or the fine-tuned heads of a ``run_finetuning_*.py`` checkpoint
 (a DPT for depth, a ConvNeXt adapter for semseg). The output holds
 ``backbone.*`` (MultiViT), ``decoders.*`` (MultiMAE's decoders) and
-``decode_heads.*`` (``MultiTaskSegmentor``'s DPTHead / ConvNeXtHead) under
+``decode_heads.*`` (``MultiTaskSegmentor``'s MultiMAEDPTHead / ConvNeXtHead) under
 ``state_dict``. No key is dropped: a key without an mmmae place is an error
 naming it (the only ones skipped are the reference DPT's never-called
 ``scratch.refinenet4.resConfUnit1.*``, which are listed).

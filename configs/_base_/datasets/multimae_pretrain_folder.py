@@ -16,7 +16,7 @@ train_pipeline = [
     dict(type='PackMultiModalInputs'),
 ]
 data_preprocessor = dict(
-    type='MultiModalDataPreprocessor', depth_norm='robust', semseg_stride=4)
+    type='MultiMAEDataPreprocessor', depth_norm='robust', semseg_stride=4)
 train_dataloader = dict(
     batch_size=256,
     num_workers=8,

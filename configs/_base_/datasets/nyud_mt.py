@@ -27,7 +27,7 @@ test_pipeline = [
     dict(type='PackMultiModalInputs'),
 ]
 data_preprocessor = dict(
-    type='MultiModalDataPreprocessor', size_divisor=16,
+    type='MultiMAEDataPreprocessor', size_divisor=16,
     test_cfg=dict(size_divisor=16))
 train_dataloader = dict(
     batch_size=8,

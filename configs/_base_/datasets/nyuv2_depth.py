@@ -24,7 +24,7 @@ train_pipeline = [
     # the four in random order.
     dict(type='RGBColorJitter', brightness=0.1255, contrast=0.4,
          saturation=0.5, hue=0.2, prob=0.5),
-    dict(type='RandomGrayscale', prob=0.3),
+    dict(type='MultiModalRandomGrayscale', prob=0.3),
     dict(type='MultiModalRandomCrop', crop_size=crop_size),
     dict(type='PackMultiModalInputs'),
 ]
@@ -54,7 +54,7 @@ tta_pipeline = [
 # Used when the model config sets no data_preprocessor (mmengine's Runner
 # merges a top-level data_preprocessor into the model).
 data_preprocessor = dict(
-    type='MultiModalDataPreprocessor', size_divisor=16,
+    type='MultiMAEDataPreprocessor', size_divisor=16,
     test_cfg=dict(size_divisor=16))
 train_dataloader = dict(
     batch_size=8,

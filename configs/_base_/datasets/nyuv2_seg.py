@@ -46,7 +46,7 @@ tta_pipeline = [
     ]),
 ]
 data_preprocessor = dict(
-    type='MultiModalDataPreprocessor', size_divisor=16,
+    type='MultiMAEDataPreprocessor', size_divisor=16,
     test_cfg=dict(size_divisor=16))
 train_dataloader = dict(
     batch_size=8,

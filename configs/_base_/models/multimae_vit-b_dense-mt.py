@@ -34,7 +34,7 @@ model = dict(
         sal=dict(convnext, kind='saliency'),
         edge=dict(convnext, kind='boundary'),
         normals=dict(
-            type='DPTHead',
+            type='MultiMAEDPTHead',
             kind='normals',
             embed_dims=embed_dims,
             in_index=(0, 1, 2, 3),

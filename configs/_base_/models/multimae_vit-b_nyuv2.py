@@ -17,7 +17,7 @@ num_classes = 40
 model = dict(
     type='MultiTaskSegmentor',
     data_preprocessor=dict(
-        type='MultiModalDataPreprocessor',
+        type='MultiMAEDataPreprocessor',
         mean=dict(rgb=(123.675, 116.28, 103.53)),
         std=dict(rgb=(58.395, 57.12, 57.375)),
         depth_norm='robust',
@@ -43,7 +43,7 @@ model = dict(
     readout=dict(modalities=('rgb', ), mode='concat'),
     decode_heads=dict(
         depth=dict(
-            type='DPTHead',
+            type='MultiMAEDPTHead',
             embed_dims=embed_dims,
             in_index=(0, 1, 2, 3),
             post_process_channels=(96, 192, 384, 768),

@@ -11,7 +11,7 @@ decoder = dict(
 model = dict(
     type='MultiMAE',
     data_preprocessor=dict(
-        type='MultiModalDataPreprocessor',
+        type='MultiMAEDataPreprocessor',
         mean=dict(rgb=(123.675, 116.28, 103.53)),
         std=dict(rgb=(58.395, 57.12, 57.375)),
         depth_norm='robust',

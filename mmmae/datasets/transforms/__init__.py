@@ -4,11 +4,11 @@ from .geometric import (MultiModalCenterCrop, MultiModalPad,
                         MultiModalRandomResize, MultiModalRandomResizedCrop,
                         MultiModalResize)
 from .loading import LoadMultiModalFromFile
-from .photometric import RandomGrayscale, RGBColorJitter
+from .photometric import MultiModalRandomGrayscale, RGBColorJitter
 
 __all__ = [
     'LoadMultiModalFromFile', 'MultiModalResize', 'MultiModalRandomResize',
     'MultiModalRandomCrop', 'MultiModalCenterCrop', 'MultiModalRandomFlip',
     'MultiModalRandomResizedCrop', 'MultiModalPad', 'RGBColorJitter',
-    'RandomGrayscale', 'PackMultiModalInputs'
+    'MultiModalRandomGrayscale', 'PackMultiModalInputs'
 ]

@@ -1,7 +1,7 @@
 """Photometric augmentation of the rgb modality only.
 
 Depth and labels are measurements, not appearance, so they are never touched.
-The parameters follow torchvision's ``ColorJitter`` and ``RandomGrayscale``;
+The parameters follow torchvision's ``ColorJitter`` and ``MultiModalRandomGrayscale``;
 albumentations' ``ColorJitter`` and ``ToGray``, which MultiMAE's depth
 recipe uses, draw the same factors (brightness, contrast and saturation
 from U(1 - x, 1 + x), a hue shift from U(-hue, hue) of a turn, the four in
@@ -85,7 +85,7 @@ class RGBColorJitter(BaseTransform):
 
 
 @TRANSFORMS.register_module()
-class RandomGrayscale(BaseTransform):
+class MultiModalRandomGrayscale(BaseTransform):
     """Turn ``results[key]`` grey (kept 3-channel) with probability ``prob``.
 
     Args:

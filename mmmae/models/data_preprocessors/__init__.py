@@ -1,4 +1,4 @@
-from .multimodal_data_preprocessor import (MultiModalDataPreprocessor,
+from .multimodal_data_preprocessor import (MultiMAEDataPreprocessor,
                                            robust_standardize)
 
-__all__ = ['MultiModalDataPreprocessor', 'robust_standardize']
+__all__ = ['MultiMAEDataPreprocessor', 'robust_standardize']

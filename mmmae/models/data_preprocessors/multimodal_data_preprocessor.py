@@ -46,7 +46,7 @@ def robust_standardize(depth: Tensor, trim: float = 0.1,
 
 
 @MODELS.register_module()
-class MultiModalDataPreprocessor(BaseDataPreprocessor):
+class MultiMAEDataPreprocessor(BaseDataPreprocessor):
     """Batch ``inputs={modality: ...}`` and mmseg data samples.
 
     Per modality:
@@ -184,7 +184,7 @@ class MultiModalDataPreprocessor(BaseDataPreprocessor):
         data = self.cast_data(data)
         inputs = data['inputs']
         if not isinstance(inputs, dict) or not inputs:
-            raise TypeError('MultiModalDataPreprocessor expects inputs as a '
+            raise TypeError('MultiMAEDataPreprocessor expects inputs as a '
                             'non-empty {modality: tensors} dict, got '
                             f'{type(inputs).__name__}')
         samples = data.get('data_samples')

@@ -1,6 +1,6 @@
 """Task heads for fine-tuning.
 
-- ``DPTHead`` (depth) and ``ConvNeXtHead`` (semantic segmentation) follow
+- ``MultiMAEDPTHead`` (depth) and ``ConvNeXtHead`` (semantic segmentation) follow
   mmseg's decode-head conventions, so ``MultiTaskSegmentor`` (and mmseg
   segmentors) drive them through ``loss()`` / ``predict()``. Either serves
   any dense task kind (``task_kind.py``: segmentation, parts, depth,
@@ -12,10 +12,10 @@
 """
 from .base_depth_head import BaseDepthHead
 from .convnext_head import ConvNeXtHead
-from .dpt_head import DPTHead
+from .dpt_head import MultiMAEDPTHead
 from .task_kind import TASK_KINDS, TaskKind, TaskKindMixin, get_task_kind
 
 __all__ = [
-    'BaseDepthHead', 'ConvNeXtHead', 'DPTHead', 'TASK_KINDS', 'TaskKind',
+    'BaseDepthHead', 'ConvNeXtHead', 'MultiMAEDPTHead', 'TASK_KINDS', 'TaskKind',
     'TaskKindMixin', 'get_task_kind'
 ]

@@ -38,7 +38,7 @@ class BaseDepthHead(TaskKindMixin, BaseModule, metaclass=ABCMeta):
       gradient;
     - ``'sigmoid'``: ``max_depth * sigmoid(x)`` (bounded, as mmseg's VPD);
     - ``'none'``: the raw value, as MultiMAE's DPT regresses it (the
-      default of ``DPTHead``).
+      default of ``MultiMAEDPTHead``).
 
     Predictions are clamped to ``[min_depth, max_depth]`` at test time only.
 

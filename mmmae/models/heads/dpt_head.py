@@ -32,11 +32,11 @@ from mmmae.registry import MODELS
 from .base_depth_head import BaseDepthHead
 from .dpt_blocks import FusionBlock, ResidualConvUnit
 
-__all__ = ['DPTHead', 'FusionBlock', 'ResidualConvUnit']
+__all__ = ['MultiMAEDPTHead', 'FusionBlock', 'ResidualConvUnit']
 
 
 @MODELS.register_module()
-class DPTHead(BaseDepthHead):
+class MultiMAEDPTHead(BaseDepthHead):
     """DPT regression head on four ViT feature maps.
 
     Args:
@@ -80,7 +80,7 @@ class DPTHead(BaseDepthHead):
                  **kwargs):
         in_index = tuple(in_index)
         if len(in_index) != 4 or len(post_process_channels) != 4:
-            raise ValueError('DPTHead needs 4 in_index and 4 '
+            raise ValueError('MultiMAEDPTHead needs 4 in_index and 4 '
                              f'post_process_channels, got {in_index} and '
                              f'{tuple(post_process_channels)}')
         super().__init__(in_channels=[embed_dims] * 4, in_index=in_index,
@@ -117,7 +117,7 @@ class DPTHead(BaseDepthHead):
         feats = self._transform_inputs(inputs)
         for i, x in enumerate(feats):
             if x.dim() != 4 or x.shape[1] != self.embed_dims:
-                raise ValueError(f'DPTHead input {i} must be (B, '
+                raise ValueError(f'MultiMAEDPTHead input {i} must be (B, '
                                  f'{self.embed_dims}, h, w), got '
                                  f'{tuple(x.shape)}')
         # ReassembleBlocks takes (map, cls token) pairs; the readout is

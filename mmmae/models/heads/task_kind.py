@@ -21,7 +21,7 @@ per head options, so two tasks of one kind can live in one data sample.
 ``'semseg'`` is accepted as another name of ``'segmentation'``.
 
 :class:`TaskKindMixin` gives a head the kind-aware ground-truth stacking,
-loss and activation; ``ConvNeXtHead`` and ``DPTHead`` use it.
+loss and activation; ``ConvNeXtHead`` and ``MultiMAEDPTHead`` use it.
 """
 from dataclasses import dataclass
 from typing import Dict, Optional, Sequence, Tuple

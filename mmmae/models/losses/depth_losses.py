@@ -5,8 +5,8 @@ Ground truth follows the data contract: metres, 0 marks an invalid pixel.
 - ``BerHuLoss``: the reverse Huber loss of Laina et al. (3DV 2016), the loss
   of MultiMAE's NYUv2 depth recipe; the threshold is c = 0.2 x the largest
   absolute error over the valid pixels of the batch (detached).
-- ``SiLogLoss``: the scale-invariant log loss of Eigen et al. (NeurIPS 2014).
-  mmseg ships a ``SiLogLoss`` that reads the same gt format (it treats
+- ``MultiMAESiLogLoss``: the scale-invariant log loss of Eigen et al. (NeurIPS 2014).
+  mmseg ships a ``MultiMAESiLogLoss`` that reads the same gt format (it treats
   gt <= eps as invalid), but an image without any valid pixel gives
   ``sqrt(0)`` and a NaN gradient there, so this one drops such images and
   clamps the variance before the root.
@@ -79,7 +79,7 @@ class BerHuLoss(nn.Module):
 
 
 @MODELS.register_module()
-class SiLogLoss(nn.Module):
+class MultiMAESiLogLoss(nn.Module):
     """Scale-invariant log loss, per image, averaged over the batch.
 
     Per image with valid pixels ``d = log(pred) - log(gt)``:

@@ -6,7 +6,7 @@
   ``output_adapters.{t}.*`` are either the pre-training spatial decoders
   (-> ``decoders.{t}.*`` of ``MultiMAE``) or fine-tuned heads: a DPT
   (``DPTOutputAdapter``, regression) -> ``decode_heads.{t}.*`` of a
-  ``DPTHead``, a ``ConvNeXtAdapter`` -> ``decode_heads.{t}.*`` of a
+  ``MultiMAEDPTHead``, a ``ConvNeXtAdapter`` -> ``decode_heads.{t}.*`` of a
   ``ConvNeXtHead`` (``MultiTaskSegmentor`` names).
 * timm / MAE ViT (``cls_token``, ``pos_embed``, ``patch_embed.proj.*``,
   ``blocks.{i}.*``) -> ``backbone.*`` with the patch projection as the rgb
@@ -42,12 +42,12 @@ _DECODER_SAME = ('proj_context.', 'task_embeddings.', 'mask_token',
                  'query_norm.', 'context_norm.', 'out_norm.', 'mlp.',
                  'out_proj.')
 
-# Fine-tuned DPT (DPTOutputAdapter) attribute -> DPTHead's. The reference
+# Fine-tuned DPT (DPTOutputAdapter) attribute -> MultiMAEDPTHead's. The reference
 # registers the reassemble and 3x3 convs twice, so its state dict holds
 # both names: ``act_{i}_postprocess`` is ``act_postprocess.{i-1}`` and
 # ``scratch.layer{i}_rn`` is ``scratch.layer_rn.{i-1}``; the aliases are
 # read as the second form. Its refinenet4 is the deepest fusion block
-# (DPTHead's fusion_blocks.0).
+# (MultiMAEDPTHead's fusion_blocks.0).
 _DPT_ALIASES = [
     (re.compile(r'^act_(\d)_postprocess\.'),
      lambda m: f'act_postprocess.{int(m[1]) - 1}.'),

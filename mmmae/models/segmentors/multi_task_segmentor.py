@@ -42,7 +42,7 @@ class MultiTaskSegmentor(BaseSegmentor):
         decode_heads (dict): task name -> head config, any number (a None
             value drops that head, e.g. ``dict(semseg=None)`` in a leaf
             config). Each head's ``kind``, ``gt_field`` and ``pred_field``
-            (``DPTHead``, ``ConvNeXtHead``) say what it predicts and reads;
+            (``MultiMAEDPTHead``, ``ConvNeXtHead``) say what it predicts and reads;
             a head without them (a plain mmseg decode head) is a
             segmentation head on ``gt_sem_seg``. No two heads may write the
             same prediction field.
@@ -58,7 +58,7 @@ class MultiTaskSegmentor(BaseSegmentor):
             ``dict(modalities=('rgb',), mode='concat')``, MultiMAE's
             ``main_tasks`` default: with rgb + depth input the heads read
             the rgb tokens only. Without a neck, each head's in_channels
-            (``DPTHead``: ``embed_dims``) must equal the readout's channels
+            (``MultiMAEDPTHead``: ``embed_dims``) must equal the readout's channels
             (D x number of modalities for ``'concat'``, D for ``'mean'``).
         task_readouts (dict, optional): task -> ``TokenReadout`` config for
             heads that read differently from ``readout``.
@@ -75,7 +75,7 @@ class MultiTaskSegmentor(BaseSegmentor):
             averaged); ``flip=True`` also predicts on the horizontally
             flipped inputs (every modality) and averages (logits for
             semseg, metres for depth).
-        data_preprocessor (dict, optional): e.g. ``MultiModalDataPreprocessor``.
+        data_preprocessor (dict, optional): e.g. ``MultiMAEDataPreprocessor``.
         init_cfg (dict, optional): Initialisation config.
 
     Shapes:
@@ -227,7 +227,7 @@ class MultiTaskSegmentor(BaseSegmentor):
             raise ValueError(
                 f'decode_heads.{task}: in_channels {channels}, but its '
                 f'{readout!r} gives {want}-channel maps (embed_dims '
-                f'{embed_dims}); set the head\'s in_channels (DPTHead: '
+                f'{embed_dims}); set the head\'s in_channels (MultiMAEDPTHead: '
                 f'embed_dims) to {want}')
 
     def _check_test_cfg(self) -> None:

@@ -34,9 +34,9 @@ def test_brightness_only_scales():
 
 
 def test_grayscale():
-    r = TRANSFORMS.build(dict(type='RandomGrayscale', prob=1.0))(_results())
+    r = TRANSFORMS.build(dict(type='MultiModalRandomGrayscale', prob=1.0))(_results())
     assert np.array_equal(r['rgb'][..., 0], r['rgb'][..., 1])
     assert np.array_equal(r['rgb'][..., 1], r['rgb'][..., 2])
-    same = TRANSFORMS.build(dict(type='RandomGrayscale', prob=0.0))(
+    same = TRANSFORMS.build(dict(type='MultiModalRandomGrayscale', prob=0.0))(
         _results())
     assert np.array_equal(same['rgb'], _results()['rgb'])

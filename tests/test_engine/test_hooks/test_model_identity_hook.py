@@ -23,7 +23,7 @@ def _model_cfg(prompt=True):
                       prompt=dict(type='DeepPrompt', length=2)
                       if prompt else None),
         decode_heads=dict(depth=dict(
-            type='DPTHead', embed_dims=32, in_index=(0, 0, 1, 1), channels=8,
+            type='MultiMAEDPTHead', embed_dims=32, in_index=(0, 0, 1, 1), channels=8,
             post_process_channels=(8, 8, 8, 8), head_channels=(8, 4))))
 
 

@@ -26,7 +26,7 @@ def _model(prompt, **backbone):
     return MODELS.build(dict(
         type='MultiTaskSegmentor', backbone=bb,
         decode_heads=dict(
-            depth=dict(type='DPTHead', embed_dims=32, in_index=(0, 0, 1, 1),
+            depth=dict(type='MultiMAEDPTHead', embed_dims=32, in_index=(0, 0, 1, 1),
                        channels=8, post_process_channels=(8, 8, 8, 8),
                        head_channels=(8, 4)),
             semseg=dict(type='ConvNeXtHead', in_channels=32, channels=8,

@@ -3,7 +3,7 @@ import torch
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
-from mmmae.models.data_preprocessors import (MultiModalDataPreprocessor,
+from mmmae.models.data_preprocessors import (MultiMAEDataPreprocessor,
                                              robust_standardize)
 from mmmae.registry import MODELS
 
@@ -31,7 +31,7 @@ def _batch(shapes):
 
 
 def test_shapes_padding_and_dtypes():
-    pre = MODELS.build(dict(type='MultiModalDataPreprocessor',
+    pre = MODELS.build(dict(type='MultiMAEDataPreprocessor',
                             size_divisor=16))
     out = pre(_batch([(20, 30), (24, 18)]), training=True)
     x = out['inputs']
@@ -52,7 +52,7 @@ def test_shapes_padding_and_dtypes():
 
 
 def test_rgb_normalisation():
-    pre = MultiModalDataPreprocessor()
+    pre = MultiMAEDataPreprocessor()
     inputs, _ = _sample(8, 8)
     out = pre(dict(inputs=dict(rgb=[inputs['rgb']])))['inputs']['rgb']
     mean = torch.tensor([123.675, 116.28, 103.53]).view(3, 1, 1)
@@ -61,7 +61,7 @@ def test_rgb_normalisation():
 
 
 def test_test_mode_keeps_gt_and_records_padding():
-    pre = MultiModalDataPreprocessor(size_divisor=16)
+    pre = MultiMAEDataPreprocessor(size_divisor=16)
     out = pre(_batch([(20, 30)]), training=False)
     s = out['data_samples'][0]
     assert out['inputs']['rgb'].shape == (1, 3, 32, 32)
@@ -95,7 +95,7 @@ def test_robust_standardize():
 
 
 def test_depth_input_is_standardised_per_image():
-    pre = MultiModalDataPreprocessor()
+    pre = MultiMAEDataPreprocessor()
     a, _ = _sample(16, 16, 0)
     b, _ = _sample(16, 16, 1)
     b_depth = torch.where(b['depth'] > 0, b['depth'] * 10, b['depth'])
@@ -104,28 +104,28 @@ def test_depth_input_is_standardised_per_image():
         a['depth']))
     torch.testing.assert_close(out['depth'][1], robust_standardize(
         b['depth']), atol=1e-4, rtol=1e-4)
-    raw = MultiModalDataPreprocessor(depth_norm=None)(
+    raw = MultiMAEDataPreprocessor(depth_norm=None)(
         dict(inputs=dict(depth=[a['depth']])))['inputs']['depth']
     torch.testing.assert_close(raw[0], a['depth'])
 
 
 def test_semseg_quarter_resolution_samples_cell_centres():
     labels = torch.arange(16 * 16).view(1, 16, 16) % 251
-    out = MultiModalDataPreprocessor()(
+    out = MultiMAEDataPreprocessor()(
         dict(inputs=dict(semseg=[labels])))['inputs']['semseg']
     assert out.shape == (1, 4, 4)
     assert torch.equal(out[0], labels[0, 2::4, 2::4])
 
 
 def test_stacked_inputs_and_fixed_size():
-    pre = MultiModalDataPreprocessor(size=(24, 40))
+    pre = MultiMAEDataPreprocessor(size=(24, 40))
     inputs, _ = _sample(16, 16)
     out = pre(dict(inputs=dict(rgb=inputs['rgb'][None].repeat(2, 1, 1, 1))))
     assert out['inputs']['rgb'].shape == (2, 3, 24, 40)
 
 
 def test_errors_name_the_problem():
-    pre = MultiModalDataPreprocessor()
+    pre = MultiMAEDataPreprocessor()
     a, _ = _sample(16, 16)
     with pytest.raises(ValueError, match='differ in size'):
         pre(dict(inputs=dict(rgb=[a['rgb']], depth=[a['depth'][:, :8]])))

@@ -14,7 +14,7 @@ FIXTURE = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(
 
 
 def _head(**kwargs):
-    cfg = dict(type='DPTHead', embed_dims=32, in_index=(0, 0, 1, 1),
+    cfg = dict(type='MultiMAEDPTHead', embed_dims=32, in_index=(0, 0, 1, 1),
                channels=16, post_process_channels=(8, 8, 16, 16),
                head_channels=(8, 4))
     cfg.update(kwargs)
@@ -59,9 +59,9 @@ def test_dpt_uses_every_tapped_map():
 
 
 def test_dpt_light_variant_is_smaller():
-    full = MODELS.build(dict(type='DPTHead', embed_dims=768))
+    full = MODELS.build(dict(type='MultiMAEDPTHead', embed_dims=768))
     light = MODELS.build(
-        dict(type='DPTHead', embed_dims=768, channels=64,
+        dict(type='MultiMAEDPTHead', embed_dims=768, channels=64,
              post_process_channels=(48, 96, 192, 384)))
     count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
     assert count(light) < count(full) / 3
@@ -69,7 +69,7 @@ def test_dpt_light_variant_is_smaller():
 
 def test_dpt_loss_and_predict_by_feat():
     head = _head(loss_decode=[dict(type='BerHuLoss'),
-                              dict(type='SiLogLoss', loss_weight=0.5)])
+                              dict(type='MultiMAESiLogLoss', loss_weight=0.5)])
     samples = []
     for _ in range(2):
         s = SegDataSample()
@@ -197,7 +197,7 @@ def _reference_depth_model():
             input_adapters=dict(
                 rgb=dict(type='PatchedInputAdapter', in_channels=3))),
         decode_heads=dict(depth=dict(
-            type='DPTHead', embed_dims=32, channels=16,
+            type='MultiMAEDPTHead', embed_dims=32, channels=16,
             post_process_channels=(8, 16, 16, 32), head_channels=(8, 32)))))
     model.load_state_dict(convert_multimae(ref['model']), strict=True)
     return model.eval(), ref

@@ -18,7 +18,7 @@ def _convnext(**kwargs):
 
 
 def _dpt(**kwargs):
-    cfg = dict(type='DPTHead', embed_dims=32, in_index=(0, 0, 1, 1),
+    cfg = dict(type='MultiMAEDPTHead', embed_dims=32, in_index=(0, 0, 1, 1),
                channels=16, post_process_channels=(8, 8, 16, 16),
                head_channels=(8, 4), patch_size=4)
     cfg.update(kwargs)

@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from mmmae.models.losses import BerHuLoss, SiLogLoss
+from mmmae.models.losses import BerHuLoss, MultiMAESiLogLoss
 from mmmae.registry import MODELS
 
 
@@ -37,10 +37,10 @@ def test_berhu_shape_mismatch_names_shapes():
 
 def test_silog_is_scale_invariant_with_lambda_one():
     gt = torch.rand(2, 1, 5, 5) + 0.5
-    assert SiLogLoss(lambd=1.0)(gt * 3.0, gt).item() == pytest.approx(
+    assert MultiMAESiLogLoss(lambd=1.0)(gt * 3.0, gt).item() == pytest.approx(
         0, abs=2e-3)
     # lambd 0.5: sqrt(log(k)^2 - 0.5 log(k)^2) = |log k| / sqrt(2)
-    assert SiLogLoss()(gt * 3.0, gt).item() == pytest.approx(
+    assert MultiMAESiLogLoss()(gt * 3.0, gt).item() == pytest.approx(
         math.log(3.0) / math.sqrt(2), rel=1e-4)
 
 
@@ -48,18 +48,18 @@ def test_silog_image_without_valid_pixels_gives_finite_grads():
     gt = torch.rand(2, 1, 4, 4) + 0.5
     gt[1] = 0  # no valid pixel in the second image
     pred = (torch.rand(2, 1, 4, 4) + 0.5).requires_grad_()
-    loss = SiLogLoss()(pred, gt)
+    loss = MultiMAESiLogLoss()(pred, gt)
     loss.backward()
     assert torch.isfinite(loss) and torch.isfinite(pred.grad).all()
     assert torch.all(pred.grad[1] == 0)
     # Only the first image counts.
-    alone = SiLogLoss()(pred[:1].detach(), gt[:1])
+    alone = MultiMAESiLogLoss()(pred[:1].detach(), gt[:1])
     assert loss.item() == pytest.approx(alone.item(), rel=1e-5)
 
 
 def test_losses_build_from_registry_with_names():
     berhu = MODELS.build(dict(type='BerHuLoss', loss_weight=2.0))
-    silog = MODELS.build(dict(type='SiLogLoss', loss_name='loss_si'))
+    silog = MODELS.build(dict(type='MultiMAESiLogLoss', loss_name='loss_si'))
     assert berhu.loss_name == 'loss_berhu' and silog.loss_name == 'loss_si'
     gt = torch.full((1, 1, 2, 2), 2.0)
     # every error is 1 = max > c = 0.2: (1 + 0.04) / 0.4 = 2.6, weighted x2

@@ -15,7 +15,7 @@ from mmmae.utils.model_identity import (IDENTITY_KEY,
 
 
 def _cfg(peft):
-    head = dict(type='DPTHead', embed_dims=32, in_index=(0, 0, 1, 1),
+    head = dict(type='MultiMAEDPTHead', embed_dims=32, in_index=(0, 0, 1, 1),
                 channels=8, post_process_channels=(8, 8, 8, 8),
                 head_channels=(8, 4))
     return dict(type='MultiTaskSegmentor',

@@ -151,9 +151,9 @@ def test_shallow_has_no_prompt_dropout_by_default():
 
 
 @pytest.mark.parametrize('name', [
-    'vpt-shallow_multimae-b_p50_1xb8-amp_20k_nyuv2-640x640.py',
-    'vpt-shallow_multimae-b_p50-light_1xb8-amp_20k_nyuv2-640x640.py',
-    'vpt-shallow_multimae-tiny_p8_1xb8_300i_nyuv2synth-64x64.py'])
+    'vpt-shallow_multimae-b_p50_1xb8-amp-20k_nyuv2-640x640.py',
+    'vpt-shallow_multimae-b_p50-light_1xb8-amp-20k_nyuv2-640x640.py',
+    'vpt-shallow_multimae-tiny_p8_1xb8-300i_nyuv2synth-64x64.py'])
 def test_shallow_configs_use_no_prompt_dropout(name):
     from pathlib import Path
 

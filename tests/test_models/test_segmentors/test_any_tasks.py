@@ -14,7 +14,7 @@ TASKS = ('semseg', 'parts', 'depth', 'normals', 'edge', 'sal')
 def _heads(tasks=TASKS):
     conv = dict(type='ConvNeXtHead', in_channels=32, channels=8,
                 num_blocks=1)
-    dpt = dict(type='DPTHead', embed_dims=32, in_index=(0, 0, 1, 1),
+    dpt = dict(type='MultiMAEDPTHead', embed_dims=32, in_index=(0, 0, 1, 1),
                channels=16, post_process_channels=(8, 8, 16, 16),
                head_channels=(8, 4))
     heads = dict(
@@ -218,7 +218,7 @@ def test_config_head_the_dataset_lacks_fails_naming_key_file_tasks(tmp_path):
         osp.abspath(__file__)))))
     cfg = Config.fromfile(osp.join(
         repo, 'configs', 'multimae', 'multimae_vit-tiny-p8-pt_seg-depth-'
-        'normals-edge_1xb8_150i_nyuv2synth-64x64.py'))
+        'normals-edge_1xb8-150i_nyuv2synth-64x64.py'))
     data = dict(cfg.train_dataloader.dataset, data_root=root,
                 targets=('semseg', 'depth'))
     dataset = DATASETS.build(data)

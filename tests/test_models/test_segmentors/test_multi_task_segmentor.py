@@ -22,7 +22,7 @@ def _cfg(tasks=('depth', 'semseg'), **kwargs):
     heads = dict(
         # softplus: a random head's raw output is often below the test-time
         # clamp everywhere, which would hide differences between predictions.
-        depth=dict(type='DPTHead', embed_dims=32, in_index=(0, 0, 1, 1),
+        depth=dict(type='MultiMAEDPTHead', embed_dims=32, in_index=(0, 0, 1, 1),
                    channels=16, post_process_channels=(8, 8, 16, 16),
                    head_channels=(8, 4), depth_act='softplus'),
         semseg=dict(type='ConvNeXtHead', in_channels=32, channels=8,

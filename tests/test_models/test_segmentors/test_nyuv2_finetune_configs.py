@@ -21,7 +21,7 @@ def _datasets(cfg):
             ('train_dataloader', 'val_dataloader', 'test_dataloader')]
 
 
-DEPTH_RECIPE = 'multimae_vit-b_depth_8xb16_12k_nyuv2-256x256.py'
+DEPTH_RECIPE = 'multimae_vit-b_depth_8xb16-12k_nyuv2-256x256.py'
 
 
 def test_depth_recipe():
@@ -31,7 +31,7 @@ def test_depth_recipe():
     assert set(cfg.model.decode_heads) - {'semseg'} == {'depth'}
     assert cfg.model.decode_heads.semseg is None
     head = cfg.model.decode_heads.depth
-    assert head.type == 'DPTHead' and head.loss_decode.type == 'BerHuLoss'
+    assert head.type == 'MultiMAEDPTHead' and head.loss_decode.type == 'BerHuLoss'
     assert head.depth_act == 'none'  # raw regression
     assert cfg.model.backbone.out_indices == (2, 5, 8, 11)
     assert cfg.model.backbone.drop_path_rate == 0.0  # drop_path_encoder
@@ -61,9 +61,9 @@ def test_depth_recipe_colour_jitter():
     jitter = pipeline[types.index('RGBColorJitter')]
     assert (jitter.brightness, jitter.contrast, jitter.saturation,
             jitter.hue, jitter.prob) == (0.1255, 0.4, 0.5, 0.2, 0.5)
-    assert pipeline[types.index('RandomGrayscale')].prob == 0.3
+    assert pipeline[types.index('MultiModalRandomGrayscale')].prob == 0.3
     assert types.index('MultiModalRandomFlip') < types.index(
-        'RGBColorJitter') < types.index('RandomGrayscale') < types.index(
+        'RGBColorJitter') < types.index('MultiModalRandomGrayscale') < types.index(
             'MultiModalRandomCrop')
     # The transform draws its factors from the reference's ranges.
     import numpy as np
@@ -103,11 +103,11 @@ def test_depth_recipe_lr_at_every_iteration_is_the_references():
 
 
 @pytest.mark.parametrize('name,modalities', [
-    ('multimae_vit-b_seg-rgb_1xb8-amp_20k_nyuv2-640x640.py', ('rgb', )),
-    ('multimae_vit-b_seg-depth_1xb8-amp_20k_nyuv2-640x640.py', ('depth', )),
-    ('multimae_vit-b_seg-rgbd_1xb8-amp_20k_nyuv2-640x640.py',
+    ('multimae_vit-b_seg-rgb_1xb8-amp-20k_nyuv2-640x640.py', ('rgb', )),
+    ('multimae_vit-b_seg-depth_1xb8-amp-20k_nyuv2-640x640.py', ('depth', )),
+    ('multimae_vit-b_seg-rgbd_1xb8-amp-20k_nyuv2-640x640.py',
      ('rgb', 'depth')),
-    ('multimae_vit-b_depth-seg_1xb8-amp_20k_nyuv2-640x640.py', ('rgb', )),
+    ('multimae_vit-b_depth-seg_1xb8-amp-20k_nyuv2-640x640.py', ('rgb', )),
 ])
 def test_semseg_recipes_and_inputs(name, modalities):
     cfg = _load(name)
@@ -126,12 +126,12 @@ def test_semseg_recipes_and_inputs(name, modalities):
 
 
 @pytest.mark.parametrize('name,readout', [
-    ('multimae_vit-b_seg-rgb_1xb8-amp_20k_nyuv2-640x640.py', ('rgb', )),
-    ('multimae_vit-b_seg-depth_1xb8-amp_20k_nyuv2-640x640.py', ('depth', )),
+    ('multimae_vit-b_seg-rgb_1xb8-amp-20k_nyuv2-640x640.py', ('rgb', )),
+    ('multimae_vit-b_seg-depth_1xb8-amp-20k_nyuv2-640x640.py', ('depth', )),
     # ft_nyu_200e_multimae-b_rgb-depth.yaml: decoder_main_tasks: rgb
-    ('multimae_vit-b_seg-rgbd_1xb8-amp_20k_nyuv2-640x640.py', ('rgb', )),
-    ('multimae_vit-tiny_seg-rgbd_1xb8_300i_nyuv2synth-64x64.py', ('rgb', )),
-    ('multimae_vit-tiny_seg-depth_1xb8_300i_nyuv2synth-64x64.py',
+    ('multimae_vit-b_seg-rgbd_1xb8-amp-20k_nyuv2-640x640.py', ('rgb', )),
+    ('multimae_vit-tiny_seg-rgbd_1xb8-300i_nyuv2synth-64x64.py', ('rgb', )),
+    ('multimae_vit-tiny_seg-depth_1xb8-300i_nyuv2synth-64x64.py',
      ('depth', )),
 ])
 def test_heads_read_the_references_main_tasks(name, readout):
@@ -185,7 +185,7 @@ def test_tiny_variants_mirror_the_paper_configs():
     variants = {n.split('_')[2] for n in tiny} - {'pretrain'}
     assert variants == {'depth', 'depth-seg', 'seg-rgb', 'seg-depth',
                         'seg-rgbd'}
-    quick = _load('multimae_vit-tiny_depth-seg_1xb8_300i_nyuv2synth-64x64.py')
+    quick = _load('multimae_vit-tiny_depth-seg_1xb8-300i_nyuv2synth-64x64.py')
     assert quick.train_cfg.max_iters == 300
     assert quick.train_dataloader.batch_size == 8
     assert quick.model.backbone.init_cfg is None  # no checkpoint needed
@@ -201,11 +201,11 @@ def tiny_synth(tmp_path_factory):
 
 
 @pytest.mark.parametrize('name,metrics', [
-    ('multimae_vit-tiny_depth_1xb8_300i_nyuv2synth-64x64.py', {'d1'}),
-    ('multimae_vit-tiny_seg-rgb_1xb8_300i_nyuv2synth-64x64.py', {'mIoU'}),
-    ('multimae_vit-tiny_seg-depth_1xb8_300i_nyuv2synth-64x64.py', {'mIoU'}),
-    ('multimae_vit-tiny_seg-rgbd_1xb8_300i_nyuv2synth-64x64.py', {'mIoU'}),
-    ('multimae_vit-tiny_depth-seg_1xb8_300i_nyuv2synth-64x64.py',
+    ('multimae_vit-tiny_depth_1xb8-300i_nyuv2synth-64x64.py', {'d1'}),
+    ('multimae_vit-tiny_seg-rgb_1xb8-300i_nyuv2synth-64x64.py', {'mIoU'}),
+    ('multimae_vit-tiny_seg-depth_1xb8-300i_nyuv2synth-64x64.py', {'mIoU'}),
+    ('multimae_vit-tiny_seg-rgbd_1xb8-300i_nyuv2synth-64x64.py', {'mIoU'}),
+    ('multimae_vit-tiny_depth-seg_1xb8-300i_nyuv2synth-64x64.py',
      {'d1', 'mIoU'}),
 ])
 def test_tiny_variant_trains_and_tests_on_synthetic_data(

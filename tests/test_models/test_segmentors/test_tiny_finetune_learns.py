@@ -11,7 +11,7 @@ from mmmae.datasets import generate_synthetic_nyuv2
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))))
 CONFIG = osp.join(REPO, 'configs', 'multimae',
-                  'multimae_vit-tiny_depth-seg_1xb8_300i_nyuv2synth-64x64.py')
+                  'multimae_vit-tiny_depth-seg_1xb8-300i_nyuv2synth-64x64.py')
 
 
 @pytest.mark.slow

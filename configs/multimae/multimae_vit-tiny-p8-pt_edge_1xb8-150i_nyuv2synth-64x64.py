@@ -1,0 +1,18 @@
+# Single-task twin of multimae_vit-tiny-p8-pt_seg-depth-normals-edge_1xb8-150i_nyuv2synth-64x64.py
+# for its task "edge": the same backbone, head, loss (task weight 50.0),
+# data and schedule, the other three heads dropped. The Δm baseline of the
+# 4-task runs (tools/analysis_tools/delta_m.py, tools/misc/quickstart.sh).
+_base_ = ['./multimae_vit-tiny-p8-pt_seg-depth-normals-edge_1xb8-150i_nyuv2synth-64x64.py']
+
+model = dict(
+    task_weights=dict(_delete_=True, edge=50.0),
+    decode_heads=dict(semseg=None, depth=None, normals=None))
+targets = ('edge', )
+train_dataloader = dict(dataset=dict(targets=targets))
+val_dataloader = dict(dataset=dict(targets=targets))
+test_dataloader = val_dataloader
+val_evaluator = [
+    dict(type='BoundaryMetric', max_dist=0.011,
+         thresholds=[i / 20 for i in range(1, 20)])
+]
+test_evaluator = val_evaluator
