@@ -2,8 +2,8 @@
 
 Example:
     python demo/image_demo.py data/nyuv2_synth/test/rgb/000000.png \
-        configs/multimae/multimae_vit-tiny_depth-seg_1xb8_300i_nyuv2synth-64x64.py \
-        work_dirs/multimae_vit-tiny_depth-seg_1xb8_300i_nyuv2synth-64x64/iter_300.pth \
+        configs/multimae/multimae_vit-tiny_depth-seg_1xb8-300i_nyuv2synth-64x64.py \
+        work_dirs/multimae_vit-tiny_depth-seg_1xb8-300i_nyuv2synth-64x64/iter_300.pth \
         --out-dir outputs/
 
 Writes, for an input named ``<stem>.png``:
