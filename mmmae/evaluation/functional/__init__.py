@@ -5,3 +5,4 @@ from .delta_m import (DEFAULT_TASK_METRICS, delta_m,  # noqa: F401
 from .normals import normals_angular_error  # noqa: F401
 from .saliency import (MAXF_THRESHOLDS, MIOU_THRESHOLDS,  # noqa: F401
                        max_f, max_mean_iou, saliency_counts)
+from .confusion import confusion_counts, normalize_confusion  # noqa: F401
