@@ -9,7 +9,8 @@ unfrozen norms or biases, and all buffers (small, and heads may need them).
          fingerprint=..., num_frozen=..., frozen_numel=...)
 
 ``sources`` say how the frozen weights were loaded in training, replayed
-with mmengine's ``PretrainedInit`` (the same code the ``init_cfg`` ran):
+with the reading rules of mmengine's ``PretrainedInit`` (what the
+``init_cfg`` ran):
 a module's ``init_cfg=dict(type='Pretrained', checkpoint, prefix)`` gives
 ``target`` = that module's name, ``cfg.load_from`` gives the whole model.
 A local pre-trained file is referred to, not copied: ``sha256`` is the hash
@@ -29,17 +30,25 @@ values, so a wrong base is caught before any prediction.
 Loading: :func:`load_checkpoint` (for ``init_model``) and the
 ``DeltaCheckpointHook.after_load_checkpoint`` (for the Runner, so
 ``tools/test.py`` and resume) load the base into the model, check the
-fingerprint, then let the usual loader put the delta on top.
+fingerprint, then let the usual loader put the delta on top. The base is
+loaded without mmengine's "missing keys" warning (every trained tensor is
+"missing" from a base); one line says instead what came from where
+(:class:`DeltaLoadReport`), and tensors in neither the delta nor its base
+are still reported, as a warning that names them.
 """
 import hashlib
+import logging
 import os.path as osp
-from typing import Dict, List, Mapping, Optional, Sequence, Union
+import re
+from dataclasses import dataclass, field
+from typing import Dict, List, Mapping, Optional, Sequence, Set, Union
 
 import torch
 import torch.nn as nn
 from mmengine.logging import print_log
-from mmengine.model.weight_init import PretrainedInit
-from mmengine.runner.checkpoint import CheckpointLoader, load_state_dict
+from mmengine.runner.checkpoint import (CheckpointLoader,
+                                        _load_checkpoint_with_prefix,
+                                        load_state_dict)
 
 from .atomic_io import atomic_torch_save
 from .checkpoint import load_checkpoint_file
@@ -245,9 +254,117 @@ def _locate(path: str, near: Optional[str]) -> str:
     return path
 
 
+@dataclass
+class DeltaLoadReport:
+    """What loading a delta checkpoint took from where.
+
+    Attributes:
+        filename (str): The delta checkpoint.
+        delta_tensors (int): Model tensors (parameters and buffers) the delta
+            holds.
+        delta_params (int): Values of the parameters among them.
+        bases (list[tuple[str, int]]): Each base source as it is shown
+            (``base <path>``, ``pretrained <path>``, ``load_from <path>``)
+            with the number of model tensors it set that the delta does not
+            overwrite.
+        missing (list[str]): Model tensors in neither the delta nor a base;
+            they keep their initial values.
+        unexpected (list[str]): Delta tensors the model does not have.
+    """
+    filename: str
+    delta_tensors: int = 0
+    delta_params: int = 0
+    bases: List[tuple] = field(default_factory=list)
+    missing: List[str] = field(default_factory=list)
+    unexpected: List[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        """The one log line replacing mmengine's missing-keys warning."""
+        bases = ', '.join(f'{n:,} tensors from {label}'
+                          for label, n in self.bases)
+        text = (f'loaded delta checkpoint {self.filename}: '
+                f'{self.delta_tensors:,} tensors ({self.delta_params:,} '
+                f'params) from the delta, {bases}')
+        if self.missing:
+            text += (f'; {len(self.missing)} tensor(s) in neither the delta '
+                     'nor its base keep their initial values: '
+                     + ', '.join(self.missing))
+        if self.unexpected:
+            text += (f'; {len(self.unexpected)} tensor(s) of the delta are '
+                     'not in the model: ' + ', '.join(self.unexpected))
+        return text
+
+    def log(self, logger='current') -> None:
+        """Print :meth:`line`: INFO, or WARNING when a tensor is missing or
+        unexpected."""
+        bad = self.missing or self.unexpected
+        print_log(self.line(), logger=logger,
+                  level=logging.WARNING if bad else logging.INFO)
+
+
+def _strip_module(state: Mapping[str, torch.Tensor]) -> Dict:
+    """Keys without DDP's ``module.`` prefix, as mmengine's loaders read
+    them (``revise_keys``)."""
+    return {re.sub(r'^module\.', '', k): v for k, v in state.items()}
+
+
+def _source_label(source: dict, path: str) -> str:
+    if osp.basename(path).startswith('frozen_base'):
+        return f'base {path}'
+    if not source['target'] and source['prefix'] is None:
+        return f'load_from {path}'
+    where = f' (prefix {source["prefix"]})' if source['prefix'] else ''
+    into = f' into {source["target"]}' if source['target'] else ''
+    return f'pretrained {path}{where}{into}'
+
+
+def _load_quietly(module: nn.Module, state: Mapping[str, torch.Tensor],
+                  path: str, is_base: bool = True) -> Set[str]:
+    """Load ``state`` into ``module`` without mmengine's missing-keys
+    warning (a base misses every trained tensor by design).
+
+    Returns:
+        set[str]: The names of ``module``'s tensors that ``state`` set.
+
+    Raises:
+        WrongBaseCheckpointError: (``RuntimeError`` for the delta itself) a
+            tensor of ``state`` has another shape than the model's, after
+            the load pre-hooks resized what they resize (position
+            embeddings).
+    """
+    try:
+        missing, _ = module.load_state_dict(state, strict=False)
+    except RuntimeError as e:
+        what = 'base' if is_base else 'delta'
+        error = WrongBaseCheckpointError if is_base else RuntimeError
+        raise error(f'{what} checkpoint {path} does not fit the model: '
+                    f'{e}') from e
+    return set(module.state_dict()) - set(missing)
+
+
+def _load_source(model: nn.Module, source: dict, path: str) -> Set[str]:
+    """Load one base source as training did (the ``init_cfg`` ``Pretrained``
+    rules: the ``state_dict`` entry, ``prefix`` stripped, DDP's ``module.``
+    removed) and return the model tensors it set."""
+    if not source['target'] and source['prefix'] is None:
+        checkpoint = CheckpointLoader.load_checkpoint(path, 'cpu')
+        if is_delta(checkpoint):  # a whole-model source may be a delta
+            merge_base(model, checkpoint, near=path)
+        state = _strip_module(checkpoint.get('state_dict', checkpoint))
+        return _load_quietly(model, state, path)
+    module = model.get_submodule(source['target'])
+    if source['prefix']:
+        state = _load_checkpoint_with_prefix(source['prefix'], path, 'cpu')
+    else:
+        checkpoint = CheckpointLoader.load_checkpoint(path, 'cpu')
+        state = _strip_module(checkpoint.get('state_dict', checkpoint))
+    prefix = source['target'] + '.' if source['target'] else ''
+    return {prefix + k for k in _load_quietly(module, state, path)}
+
+
 def load_base(model: nn.Module, checkpoint: dict,
               base_checkpoint: BaseOverride = None,
-              near: Optional[str] = None) -> None:
+              near: Optional[str] = None) -> List[tuple]:
     """Load the base of a delta ``checkpoint`` into ``model`` and verify it.
 
     Args:
@@ -255,6 +372,11 @@ def load_base(model: nn.Module, checkpoint: dict,
             recorded ones.
         near (str, optional): The delta checkpoint's path: a recorded base
             that no longer exists is looked for in its folder.
+
+    Returns:
+        list[tuple[str, set[str]]]: Each source's label (see
+        :class:`DeltaLoadReport`) and the model tensors it set, in the order
+        they were applied.
 
     Raises:
         MissingBaseCheckpointError: The base checkpoint is missing (a
@@ -271,6 +393,7 @@ def load_base(model: nn.Module, checkpoint: dict,
     if not sources:
         raise MissingBaseCheckpointError(
             f'this delta checkpoint records no base checkpoint; {hint}')
+    loaded = []
     for s in sources:
         path = _locate(s['path'], near)
         from .model_zoo import is_model_name  # model_zoo imports this
@@ -290,13 +413,7 @@ def load_base(model: nn.Module, checkpoint: dict,
                     'original file; if the new file holds the same frozen '
                     'weights, pass it explicitly (the frozen-weight '
                     f'fingerprint is still checked): {hint}')
-        if not s['target'] and s['prefix'] is None:
-            # A whole-model source (load_from) may itself be a delta.
-            load_checkpoint(model, path, check_model=False)
-        else:
-            module = model.get_submodule(s['target'])
-            PretrainedInit(checkpoint=path, prefix=s['prefix'],
-                           map_location='cpu')(module)
+        loaded.append((_source_label(s, path), _load_source(model, s, path)))
     got = fingerprint(model)
     if got != record['fingerprint']:
         raise WrongBaseCheckpointError(
@@ -305,24 +422,53 @@ def load_base(model: nn.Module, checkpoint: dict,
             f'fingerprint {got[:12]}, the delta was trained on '
             f'{record["fingerprint"][:12]} ({record["num_frozen"]} frozen '
             f'tensors, {record["frozen_numel"]} values); {hint}')
+    return loaded
+
+
+def _report(model: nn.Module, filename: str, delta: Mapping,
+            loaded: List[tuple]) -> DeltaLoadReport:
+    """Count what the delta and each base set (a tensor set by several
+    counts for the last one: the delta, then the latest base)."""
+    params = dict(model.named_parameters())
+    model_keys = [k for k in model.state_dict()
+                  if not k.endswith('num_batches_tracked')]
+    delta = set(_strip_module(delta))
+    known = set(model_keys)
+    report = DeltaLoadReport(filename=filename)
+    report.delta_tensors = len(delta & known)
+    report.delta_params = sum(params[k].numel() for k in delta & known
+                              if k in params)
+    taken = set(delta)
+    for label, keys in reversed(loaded):
+        own = (keys & known) - taken
+        taken |= own
+        report.bases.insert(0, (label, len(own)))
+    report.missing = [k for k in model_keys if k not in taken]
+    report.unexpected = sorted(delta - known)
+    return report
 
 
 def merge_base(model: nn.Module, checkpoint: dict,
                base_checkpoint: BaseOverride = None,
-               near: Optional[str] = None) -> dict:
+               near: Optional[str] = None) -> DeltaLoadReport:
     """Load and verify the base, then complete ``checkpoint['state_dict']``.
 
     After this the checkpoint holds every parameter, so mmengine's loaders
-    report no missing keys.
+    report no missing keys for the frozen part.
+
+    Returns:
+        DeltaLoadReport: what came from the delta and from each base; log it
+        with :meth:`DeltaLoadReport.log`.
     """
-    load_base(model, checkpoint, base_checkpoint, near)
+    delta = checkpoint['state_dict']
+    loaded = load_base(model, checkpoint, base_checkpoint, near)
+    report = _report(model, near or '<checkpoint>', delta, loaded)
     params = dict(model.named_parameters())
-    state = checkpoint['state_dict']
-    merged = type(state)((n, params[n].detach())
+    merged = type(delta)((n, params[n].detach())
                          for n in frozen_parameter_names(model))
-    merged.update(state)
+    merged.update(delta)
     checkpoint['state_dict'] = merged
-    return checkpoint
+    return report
 
 
 def load_checkpoint(model: nn.Module,
@@ -333,6 +479,9 @@ def load_checkpoint(model: nn.Module,
                     logger='current',
                     check_model: bool = True) -> dict:
     """Load a full or a delta checkpoint (base first) into ``model``.
+
+    A delta logs one :class:`DeltaLoadReport` line instead of mmengine's
+    missing-keys warning; a full checkpoint loads as with mmengine.
 
     Args:
         filename (str): Checkpoint path or URL.
@@ -346,14 +495,16 @@ def load_checkpoint(model: nn.Module,
     if check_model:
         check_model_checkpoint(model, checkpoint, filename,
                                frozen_from_base=is_delta(checkpoint))
-    if is_delta(checkpoint):
-        merge_base(model, checkpoint, base_checkpoint, near=filename)
-        print_log(f'loaded the base of delta checkpoint {filename}',
-                  logger=logger)
-    state: Dict = checkpoint.get('state_dict', checkpoint)
-    state = {(k[7:] if k.startswith('module.') else k): v
-             for k, v in state.items()}
-    load_state_dict(model, state, strict=strict, logger=logger)
+    state = _strip_module(checkpoint.get('state_dict', checkpoint))
+    if not is_delta(checkpoint):
+        load_state_dict(model, state, strict=strict, logger=logger)
+        return checkpoint
+    checkpoint['state_dict'] = state
+    report = merge_base(model, checkpoint, base_checkpoint, near=filename)
+    if strict and (report.missing or report.unexpected):
+        raise RuntimeError(report.line())
+    report.log(logger)
+    _load_quietly(model, checkpoint['state_dict'], filename, is_base=False)
     return checkpoint
 
 

@@ -6,6 +6,7 @@ from typing import Optional, Sequence, Union
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
+from mmengine.runner import find_latest_checkpoint
 
 from mmmae.registry import HOOKS
 from mmmae.utils.delta_checkpoint import (DELTA_KEY, base_file_name,
@@ -38,7 +39,10 @@ class DeltaCheckpointHook(Hook):
       dict and stores the record in ``meta['delta_checkpoint']``.
     - ``after_load_checkpoint`` (test, resume, ``load_from``): for a delta
       checkpoint, loads the base into the model, checks the fingerprint and
-      completes the state dict (see ``mmmae.utils.delta_checkpoint``).
+      completes the state dict (see ``mmmae.utils.delta_checkpoint``). It
+      logs one line, ``loaded delta checkpoint X: N tensors (P params) from
+      the delta, M tensors from base Y``, instead of mmengine's
+      missing-keys warning; a warning when a tensor is in neither.
 
     Args:
         save_delta (bool): Write delta checkpoints. Defaults to True.
@@ -116,7 +120,9 @@ class DeltaCheckpointHook(Hook):
             self._resumed_record = checkpoint['meta'][DELTA_KEY]
         near = runner._load_from if isinstance(runner._load_from,
                                                str) else None
+        if near is None and runner._resume:  # resume of the latest
+            near = find_latest_checkpoint(runner.work_dir)
+        # One line instead of mmengine's missing-keys warning: the base
+        # loads quietly, and what the delta lacks is filled from it.
         merge_base(self._model(runner), checkpoint, self.base_checkpoint,
-                   near=near)
-        runner.logger.info('DeltaCheckpointHook: loaded the base of a '
-                           'delta checkpoint and checked its fingerprint')
+                   near=near).log(runner.logger)
