@@ -1,45 +1,67 @@
-"""Benchmark any mmmae config: throughput, peak memory, parameters, FLOPs.
+"""Benchmark any mmmae config: throughput and its ratios to the machine's
+limits (MFU, data pipeline vs decode floor), peak memory, parameters, FLOPs.
 
     python tools/analysis_tools/benchmark.py CONFIG [--batch-size 2]
         [--iters 5] [--warmup 2] [--input-size 224 224] [--device cpu]
-        [--amp] [--out result.json] [--cfg-options KEY=VALUE ...]
+        [--amp] [--amp-dtype {float16,bfloat16}] [--threads N]
+        [--phases flops sdpa train infer data] [--gemm-size N]
+        [--data-samples 20] [--out result.json] [--cfg-options KEY=VALUE ...]
 
 Any config works: MultiMAE pre-training, MultiTaskSegmentor fine-tuning and
 prompt configs, and the CLIP classifiers of configs/mmap/. An MmAP config
 whose ``grouping_file`` has not been computed yet builds with one group:
 ``--cfg-options model.prompt.grouping_file=None``.
 
-What it measures, on a fake batch (no data on disk needed):
+The model phases run on a fake batch (no data on disk needed;
+``mmmae.utils.fake_batch``); the data phase reads the config's files.
 
-* parameters: total, trainable (``requires_grad``) and their share;
-* FLOPs per image (``torch.utils.flop_counter.FlopCounterMode``; one FMA =
-  2 FLOPs) of the inference forward and of one training step (forward +
-  backward). PyTorch does not count the CPU flash-attention kernels, so this
-  tool registers the standard SDPA formulas for them: attention is counted.
-  It also replaces torch's convolution-backward formula, which ignores
-  ``groups`` and over-counts depthwise convolutions (ConvNeXt heads);
-* train-step throughput (images/s): forward in ``mode='loss'``, backward
-  and optimizer step through the config's ``optim_wrapper`` (AMP wrappers
-  fall back to ``OptimWrapper`` on a CPU, which is reported);
-* inference throughput (images/s): ``mode='predict'`` (or ``--infer-mode
-  tensor``) under ``torch.no_grad`` in eval mode;
-* peak memory of each phase: CUDA ``max_memory_allocated`` on a GPU; on a
-  CPU the process's peak resident set size (Linux ``VmHWM``, reset through
-  ``/proc/self/clear_refs`` before each phase), with the RSS before the
-  phase so the phase's own share can be read off;
-* the attention kernels the inference forward calls (torch profiler):
-  fused SDPA kernels (``_scaled_dot_product_flash_attention[_for_cpu]``,
+* ``flops``: parameters (total, trainable, share) and FLOPs per image
+  (``mmmae.utils.flop_count``; one multiply-add = 2 FLOPs) of the inference
+  forward and of one training step (forward + backward). Attention (SDPA,
+  CPU flash kernels included) is counted; grouped-conv backward is counted
+  right. Always run when ``train`` or ``infer`` is, for the MFU.
+* ``sdpa``: the attention kernels the inference forward calls (torch
+  profiler): fused (``_scaled_dot_product_flash_attention[_for_cpu]``,
   ``_efficient_attention``, ``_cudnn_attention``) or the unfused
   ``_scaled_dot_product_attention_math`` fallback, which is flagged.
+* ``train``: train-step images/s (forward in ``mode='loss'``, backward and
+  optimizer step through the config's ``optim_wrapper``); peak memory.
+  On CUDA an ``AmpOptimWrapper`` (or ``--amp``) trains in its dtype
+  (``--amp-dtype`` overrides); on a CPU mmengine's AMP wrapper is replaced
+  by a fp32 ``OptimWrapper`` (reported).
+* ``infer``: ``mode='predict'`` (or ``--infer-mode tensor``) images/s under
+  ``torch.no_grad`` in eval mode, autocast with ``--amp`` (fp16 on CUDA,
+  bf16 on a CPU unless ``--amp-dtype``); peak memory.
+* ``data``: the data pipeline (``--data-loader``'s dataset, default the
+  train one) in this one process, ``--data-samples`` samples after
+  ``--data-warmup``, OpenCV on one thread as in mmengine's data workers,
+  beside the decode-only floor: ``cv2.imread(IMREAD_UNCHANGED)`` of the
+  same files each sample read (``mmmae.utils.data_speed``). Prints
+  pipeline samples/s, floor samples/s, their ratio and each transform's
+  share. Point a config at data with ``--cfg-options
+  train_dataloader.dataset.data_root=PATH`` (a missing folder is an error
+  naming the key); NYUv2-size synthetic data:
+  ``python tools/dataset_converters/synthetic_nyuv2.py --size 480 640
+  --out /tmp/nyu640`` (pre-training folder configs read ``/tmp/nyu640/train``).
 
-The fake batch: a model may define ``fake_batch(batch_size, input_size,
-device) -> dict(inputs=..., data_samples=...)`` (already preprocessed);
-otherwise, for a model whose ``backbone`` has ``input_adapters`` (MultiViT),
-one tensor per adapter in the preprocessed layout (rgb / depth (B, C, H, W)
-standardised, semseg (B, H/4, W/4) labels), for the ``input_modalities`` the
-model reads if it names them, plus mmseg data samples with ``gt_sem_seg``
-and ``gt_depth_map`` (targets of dense heads) and the usual metainfo. The
-data preprocessor is not part of the timing.
+MFU: before the train / infer phases the run measures the machine's matrix
+multiply throughput in each phase's dtype (best of ``--gemm-reps`` square
+GEMMs of side ``--gemm-size``, default 8192 on CUDA, 2048 on a CPU, after
+warm-up; ``mmmae.utils.perf``) and prints model FLOP utilisation =
+(FLOPs per image x images/s) / that peak, for the train step (forward +
+backward FLOPs) and inference. ``--threads`` sets torch's CPU threads for
+the GEMM and the model alike.
+
+Peak memory: CUDA ``max_memory_allocated`` on a GPU; on a CPU the process's
+peak resident set size (Linux ``VmHWM``, reset through
+``/proc/self/clear_refs`` before each phase), with the RSS before the phase
+so the phase's own share can be read off.
+
+``--out`` writes the results as JSON (atomically). Its top level always has
+``gemm_peak_flops``, ``mfu_train``, ``mfu_infer``,
+``pipeline_samples_per_s``, ``decode_floor_samples_per_s`` and
+``pipeline_to_floor`` (null for a phase not run), so runs compare;
+the details sit under ``gemm``, ``train``, ``infer``, ``data``.
 """
 import argparse
 import json
@@ -47,22 +69,29 @@ import os.path as osp
 import resource
 import sys
 import time
-from typing import Dict, List, Optional
+from typing import Dict, Optional
 
 import torch
-import torch.utils.flop_counter as flop_counter
 from mmengine.config import DictAction
-from torch import nn
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 
 from mmmae.utils.atomic_io import atomic_write_text  # noqa: E402
+from mmmae.utils.fake_batch import fake_batch, input_size_of  # noqa: E402
+from mmmae.utils.flop_count import count_flops  # noqa: E402,F401
+from mmmae.utils.perf import gemm_peak_flops, mfu  # noqa: E402
 
 FUSED_SDPA = ('_scaled_dot_product_flash_attention',
               '_scaled_dot_product_efficient_attention',
               '_scaled_dot_product_cudnn_attention',
               '_scaled_dot_product_fused_attention')
 MATH_SDPA = '_scaled_dot_product_attention_math'
+PHASES = ('flops', 'sdpa', 'train', 'infer', 'data')
+MODEL_PHASES = ('flops', 'sdpa', 'train', 'infer')
+# The fields every JSON output has at its top level (null if not measured).
+SUMMARY_KEYS = ('gemm_peak_flops', 'mfu_train', 'mfu_infer',
+                'pipeline_samples_per_s', 'decode_floor_samples_per_s',
+                'pipeline_to_floor')
 
 
 def parse_args(argv=None):
@@ -70,9 +99,9 @@ def parse_args(argv=None):
     parser.add_argument('config', help='config file')
     parser.add_argument('--batch-size', type=int, default=2)
     parser.add_argument('--iters', type=int, default=5,
-                        help='timed iterations per phase')
+                        help='timed iterations per model phase')
     parser.add_argument('--warmup', type=int, default=2,
-                        help='untimed iterations before each phase')
+                        help='untimed iterations before each model phase')
     parser.add_argument('--input-size', type=int, nargs=2, default=None,
                         metavar=('H', 'W'),
                         help='input size; default: the crop of the train '
@@ -80,225 +109,41 @@ def parse_args(argv=None):
     parser.add_argument('--device', default=None,
                         help='cpu or cuda (default: cuda if available)')
     parser.add_argument('--amp', action='store_true',
-                        help='autocast (fp16 on CUDA, bf16 on CPU) in the '
-                        'inference phase; training follows the config\'s '
-                        'optim_wrapper')
+                        help='mixed precision: autocast in the inference '
+                        'phase; on CUDA also an AmpOptimWrapper for '
+                        'training (a config\'s AmpOptimWrapper is used on '
+                        'CUDA anyway)')
+    parser.add_argument('--amp-dtype', choices=['float16', 'bfloat16'],
+                        default=None,
+                        help='autocast dtype (default: the config\'s '
+                        'AmpOptimWrapper dtype, else fp16 on CUDA, bf16 on '
+                        'a CPU)')
     parser.add_argument('--infer-mode', choices=['predict', 'tensor'],
                         default='predict')
     parser.add_argument('--phases', nargs='+',
                         default=['flops', 'sdpa', 'train', 'infer'],
-                        choices=['flops', 'sdpa', 'train', 'infer'])
+                        choices=PHASES)
     parser.add_argument('--threads', type=int, default=None,
                         help='torch CPU threads (default: torch\'s)')
+    parser.add_argument('--gemm-size', type=int, default=None,
+                        help='side of the square GEMM that measures the '
+                        'peak (default 8192 on CUDA, 2048 on a CPU)')
+    parser.add_argument('--gemm-reps', type=int, default=5,
+                        help='timed GEMMs; the best counts')
+    parser.add_argument('--data-samples', type=int, default=20,
+                        help='timed samples of the data phase')
+    parser.add_argument('--data-warmup', type=int, default=2,
+                        help='untimed samples before the data phase')
+    parser.add_argument('--data-loader', default='train_dataloader',
+                        choices=['train_dataloader', 'val_dataloader',
+                                 'test_dataloader'],
+                        help='whose dataset the data phase measures')
+    parser.add_argument('--seed', type=int, default=0,
+                        help='random seed of the data phase')
     parser.add_argument('--out', help='also write the results as JSON')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='key=value overrides of the config')
     return parser.parse_args(argv)
-
-
-# ------------------------------------------------------------------ FLOPs
-def _register_cpu_sdpa_flops() -> None:
-    """Count the CPU flash-attention kernels as their CUDA twins are."""
-    aten = torch.ops.aten
-    registry = flop_counter.flop_registry
-    fwd = aten._scaled_dot_product_flash_attention_for_cpu
-    bwd = aten._scaled_dot_product_flash_attention_for_cpu_backward
-    if fwd not in registry:
-
-        @flop_counter.register_flop_formula(fwd)
-        def _cpu_flash(query_shape, key_shape, value_shape, *args,
-                       out_shape=None, **kwargs) -> int:
-            return flop_counter.sdpa_flop_count(query_shape, key_shape,
-                                                value_shape)
-
-    if bwd not in registry:
-
-        @flop_counter.register_flop_formula(bwd)
-        def _cpu_flash_backward(grad_out_shape, query_shape, key_shape,
-                                value_shape, *args, out_shape=None,
-                                **kwargs) -> int:
-            return flop_counter.sdpa_backward_flop_count(
-                grad_out_shape, query_shape, key_shape, value_shape)
-
-
-def _grouped_conv_backward_flop(grad_out_shape, x_shape, w_shape, _bias,
-                                _stride, _padding, _dilation, transposed,
-                                _output_padding, _groups, output_mask,
-                                out_shape=None, **kwargs) -> int:
-    """Convolution backward, right for grouped (depthwise) convolutions.
-
-    Each of grad-input and grad-weight takes as many multiply-adds as the
-    forward. torch's own formula ignores ``groups`` and counts a depthwise
-    7x7 conv's backward about C times too high (65x for C = 64 in a check),
-    which inflated a ConvNeXt head's train-step FLOPs several fold.
-    """
-    forward = flop_counter.conv_flop_count(
-        x_shape, w_shape, grad_out_shape, transposed=transposed)
-    return forward * (int(bool(output_mask[0])) + int(bool(output_mask[1])))
-
-
-def _register_conv_backward_flops() -> None:
-    flop_counter.flop_registry[torch.ops.aten.convolution_backward] = \
-        flop_counter.shape_wrapper(_grouped_conv_backward_flop)
-
-
-def count_flops(fn) -> int:
-    _register_cpu_sdpa_flops()
-    _register_conv_backward_flops()
-    counter = flop_counter.FlopCounterMode(display=False)
-    with counter:
-        fn()
-    return counter.get_total_flops()
-
-
-# -------------------------------------------------------------- fake batch
-def _adapter_inputs(model: nn.Module, B: int, H: int, W: int,
-                    device) -> Dict[str, torch.Tensor]:
-    from mmmae.models.adapters import PatchedInputAdapter, SemSegInputAdapter
-    adapters = model.backbone.input_adapters
-    names = list(getattr(model, 'input_modalities', None) or adapters)
-    inputs = {}
-    for name in names:
-        adapter = adapters[name]
-        if isinstance(adapter, SemSegInputAdapter):
-            s = adapter.patch_size // adapter.kernel
-            inputs[name] = torch.randint(0, adapter.num_classes,
-                                         (B, H // s, W // s), device=device)
-        elif isinstance(adapter, PatchedInputAdapter):
-            inputs[name] = torch.randn(B, adapter.in_channels, H, W,
-                                       device=device)
-        else:
-            raise TypeError(f'benchmark: no fake input for adapter '
-                            f'"{name}" ({type(adapter).__name__}); give the '
-                            'model a fake_batch() method')
-    # Targets that a pre-trainer decodes without encoding them.
-    for dec in getattr(model, 'decoders', {}).values():
-        if dec.task not in inputs:
-            if dec.stride_level > 1:
-                inputs[dec.task] = torch.randint(
-                    0, dec.out_channels,
-                    (B, H // dec.stride_level, W // dec.stride_level),
-                    device=device)
-            else:
-                inputs[dec.task] = torch.randn(B, dec.out_channels, H, W,
-                                               device=device)
-    return inputs
-
-
-def _num_classes(model: nn.Module) -> int:
-    """Smallest class count among the heads (labels valid for all)."""
-    counts = [
-        m.num_classes for name, m in model.named_modules()
-        if not name.startswith('backbone')
-        and isinstance(getattr(m, 'num_classes', None), int)
-        and m.num_classes > 1
-    ]
-    return min(counts) if counts else 2
-
-
-def _dense_samples(model: nn.Module, B: int, H: int, W: int,
-                   modalities, device) -> List:
-    from mmengine.structures import PixelData
-    from mmseg.structures import SegDataSample
-    classes = _num_classes(model)
-    samples = []
-    for _ in range(B):
-        s = SegDataSample()
-        s.gt_sem_seg = PixelData(
-            data=torch.randint(0, classes, (1, H, W), device=device))
-        s.gt_depth_map = PixelData(
-            data=torch.rand(1, H, W, device=device) * 9.5 + 0.5)
-        # The other dense kinds' targets (mmmae/models/heads/task_kind.py).
-        s.gt_normals = PixelData(data=torch.nn.functional.normalize(
-            torch.randn(3, H, W, device=device), dim=0))
-        for field in ('gt_edge', 'gt_sal'):
-            s.set_field(PixelData(data=(torch.rand(
-                1, H, W, device=device) > 0.9).long()), field)
-        s.gt_parts = PixelData(
-            data=torch.randint(0, classes, (1, H, W), device=device))
-        s.set_metainfo(dict(
-            img_shape=(H, W), ori_shape=(H, W), pad_shape=(H, W),
-            batch_input_shape=(H, W), padding_size=(0, 0, 0, 0),
-            scale_factor=(1., 1.), flip=False, flip_direction=None,
-            img_path='fake.png', modalities=tuple(modalities)))
-        samples.append(s)
-    return samples
-
-
-def fake_batch(model: nn.Module, batch_size: int, input_size, device
-               ) -> dict:
-    if hasattr(model, 'fake_batch'):
-        return model.fake_batch(batch_size, input_size, device)
-    if not hasattr(getattr(model, 'backbone', None), 'input_adapters'):
-        raise TypeError(
-            f'benchmark cannot build inputs for {type(model).__name__}: it '
-            'has neither a fake_batch(batch_size, input_size, device) '
-            'method nor a backbone with input_adapters')
-    H, W = input_size
-    inputs = _adapter_inputs(model, batch_size, H, W, device)
-    return dict(inputs=inputs,
-                data_samples=_dense_samples(model, batch_size, H, W,
-                                            list(inputs), device))
-
-
-def _pipeline_of(dataset) -> list:
-    """The pipeline of a dataset config, looking through wrappers."""
-    if not dataset:
-        return []
-    if dataset.get('pipeline'):
-        return list(dataset['pipeline'])
-    if dataset.get('dataset'):  # RepeatDataset, ClassBalancedDataset
-        return _pipeline_of(dataset['dataset'])
-    if dataset.get('datasets'):  # ConcatDataset
-        return _pipeline_of(dataset['datasets'][0])
-    return []
-
-
-def _as_hw(value):
-    if isinstance(value, int):
-        return (value, value)
-    if isinstance(value, (tuple, list)) and len(value) == 2 and all(
-            isinstance(v, int) for v in value):
-        return tuple(value)
-    return None
-
-
-def config_input_size(cfg):
-    """The training crop of the config's train pipeline, (H, W), or None.
-
-    Reads the last transform with a ``crop_size`` (mmseg / mmmae crops,
-    (h, w)) or the ``size`` of a random resized crop.
-    """
-    loader = cfg.get('train_dataloader') or {}
-    size = None
-    for t in _pipeline_of(loader.get('dataset')):
-        kind = str(t.get('type', ''))
-        if 'crop_size' in t and _as_hw(t['crop_size']):
-            size = _as_hw(t['crop_size'])
-        elif 'ResizedCrop' in kind and _as_hw(t.get('size')):
-            size = _as_hw(t['size'])
-        elif 'ResizedCrop' in kind and isinstance(t.get('scale'), int):
-            size = _as_hw(t['scale'])  # mmpretrain: scale is the side
-    return size
-
-
-def default_input_size(model: nn.Module):
-    """The size the model was built for: a MultiViT's stored position grid,
-    else the first submodule with ``grid_size`` and ``patch_size`` (the CLIP
-    image tower), else 224 x 224."""
-    adapters = getattr(getattr(model, 'backbone', None), 'input_adapters',
-                       None)
-    if adapters:
-        first = next(iter(adapters.values()))
-        return tuple(int(s) * first.patch_size
-                     for s in first.pos_embed.shape[-2:])
-    for module in model.modules():
-        grid = getattr(module, 'grid_size', None)
-        patch = getattr(module, 'patch_size', None)
-        if isinstance(grid, (tuple, list)) and len(grid) == 2 and \
-                isinstance(patch, int):
-            return (int(grid[0]) * patch, int(grid[1]) * patch)
-    return (224, 224)
 
 
 # ----------------------------------------------------------------- memory
@@ -354,13 +199,17 @@ class PeakMemory:
                     before_mib=round((self.before or 0) / mib, 1))
 
 
+
 # ----------------------------------------------------------------- phases
 def _sync(device) -> None:
     if device.type == 'cuda':
         torch.cuda.synchronize(device)
 
 
-def build_optim_wrapper(model, cfg, device) -> tuple:
+def build_optim_wrapper(model, cfg, device, amp: bool = False,
+                        amp_dtype: Optional[str] = None) -> tuple:
+    """``(wrapper, dtype name, note)`` for the train phase (see the module
+    docstring for the AMP rules)."""
     from mmengine.optim import build_optim_wrapper as build
     note = ''
     optim_cfg = cfg.get('optim_wrapper', None)
@@ -369,12 +218,33 @@ def build_optim_wrapper(model, cfg, device) -> tuple:
                          optimizer=dict(type='AdamW', lr=1e-4))
         note = 'no optim_wrapper in the config: AdamW'
     optim_cfg = optim_cfg.copy()
-    if device.type != 'cuda' and 'Amp' in str(optim_cfg.get('type', '')):
-        optim_cfg['type'] = 'OptimWrapper'
-        optim_cfg.pop('loss_scale', None)
-        optim_cfg.pop('dtype', None)
-        note = 'AmpOptimWrapper needs a GPU: fp32 OptimWrapper on the CPU'
-    return build(model, optim_cfg), note
+    is_amp = 'Amp' in str(optim_cfg.get('type', ''))
+    if device.type != 'cuda':
+        if is_amp or amp:
+            note = 'AmpOptimWrapper needs a GPU: fp32 OptimWrapper on the CPU'
+        if is_amp:
+            optim_cfg['type'] = 'OptimWrapper'
+            optim_cfg.pop('loss_scale', None)
+            optim_cfg.pop('dtype', None)
+        return build(model, optim_cfg), 'float32', note
+    if amp and not is_amp:
+        optim_cfg['type'] = 'AmpOptimWrapper'
+        optim_cfg.setdefault('loss_scale', 'dynamic')
+        note = '--amp: AmpOptimWrapper'
+        is_amp = True
+    if not is_amp:
+        return build(model, optim_cfg), 'float32', note
+    if amp_dtype:
+        optim_cfg['dtype'] = amp_dtype
+    wrapper = build(model, optim_cfg)
+    dtype = getattr(wrapper, 'cast_dtype', None) or torch.float16
+    return wrapper, str(dtype).replace('torch.', ''), note
+
+
+def infer_dtype(device, amp: bool, amp_dtype: Optional[str]) -> str:
+    if not amp:
+        return 'float32'
+    return amp_dtype or ('float16' if device.type == 'cuda' else 'bfloat16')
 
 
 def train_step(model, wrapper, data) -> None:
@@ -382,11 +252,6 @@ def train_step(model, wrapper, data) -> None:
         losses = model(**data, mode='loss')
     parsed, _ = model.parse_losses(losses)
     wrapper.update_params(parsed)
-
-
-def _autocast(device, enabled):
-    dtype = torch.float16 if device.type == 'cuda' else torch.bfloat16
-    return torch.autocast(device.type, dtype=dtype, enabled=enabled)
 
 
 def timed(fn, warmup: int, iters: int, device) -> float:
@@ -414,37 +279,42 @@ def attention_kernels(fn, device) -> Dict[str, int]:
     return calls
 
 
-def benchmark(args) -> dict:
-    from mmengine.config import Config
+def data_phase(cfg, args) -> dict:
+    from mmmae.utils.data_speed import build_and_measure, cv2_single_thread
+    previous = cv2_single_thread()
+    try:
+        out = build_and_measure(cfg, args.data_loader, args.config,
+                                num_samples=args.data_samples,
+                                warmup=args.data_warmup, seed=args.seed)
+    finally:
+        import cv2
+        cv2.setNumThreads(previous)
+    out['cv2_threads'] = 'single (cv2.setNumThreads(0))'
+    return out
 
+
+def model_phases(cfg, args, result: dict) -> None:
     from mmengine.logging import MMLogger
 
     from mmmae.registry import MODELS
-    from mmmae.utils import register_all_modules
-    register_all_modules()
+
     # Keep the optimizer constructor's per-parameter lines out of the report.
-    MMLogger.get_instance('mmmae-benchmark', log_level='WARNING')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    if not MMLogger.check_instance_created('mmmae-benchmark'):
+        MMLogger.get_instance('mmmae-benchmark', log_level='WARNING')
     device = torch.device(args.device or (
         'cuda' if torch.cuda.is_available() else 'cpu'))
+    phases = list(args.phases)
+    if ('train' in phases or 'infer' in phases) and 'flops' not in phases:
+        phases.append('flops')  # the MFU needs the model's FLOPs
     model = MODELS.build(cfg.model).to(device)
     B = args.batch_size
-    if args.input_size:
-        size, size_from = tuple(args.input_size), '--input-size'
-    elif config_input_size(cfg):
-        size, size_from = config_input_size(cfg), 'train pipeline crop'
-    else:
-        size, size_from = default_input_size(model), 'model'
+    size, size_from = input_size_of(cfg, model, args.input_size)
     data = fake_batch(model, B, size, device)
 
     total = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    result = dict(
-        config=args.config, model=type(model).__name__, device=str(device),
+    result.update(
+        model=type(model).__name__, device=str(device),
         device_name=(torch.cuda.get_device_name(device)
                      if device.type == 'cuda' else
                      f'cpu, {torch.get_num_threads()} threads'),
@@ -454,11 +324,28 @@ def benchmark(args) -> dict:
         params=dict(total=total, trainable=trainable,
                     trainable_pct=round(100. * trainable / max(total, 1), 3)))
 
+    wrapper, train_dtype, note = build_optim_wrapper(
+        model, cfg, device, args.amp, args.amp_dtype)
+    infer_dt = infer_dtype(device, args.amp, args.amp_dtype)
+
+    # The peak in each dtype a timed phase computes in.
+    dtypes = ([train_dtype] if 'train' in phases else []) + \
+        ([infer_dt] if 'infer' in phases else [])
+    peaks = {}
+    for dt in dict.fromkeys(dtypes):
+        peaks[dt] = gemm_peak_flops(device, dt, args.gemm_size,
+                                    reps=args.gemm_reps)
+    if peaks:
+        result['gemm'] = peaks
+        result['gemm_peak_flops'] = peaks[dtypes[0]]['flops_per_s']
+
     def infer(grad: bool = False):
-        with torch.set_grad_enabled(grad), _autocast(device, args.amp):
+        dtype = getattr(torch, infer_dt)
+        with torch.set_grad_enabled(grad), torch.autocast(
+                device.type, dtype=dtype, enabled=args.amp):
             return model(**data, mode=args.infer_mode)
 
-    if 'flops' in args.phases:
+    if 'flops' in phases:
         model.eval()
         # Counted with autograd on (same FLOPs, nothing is backpropagated):
         # FlopCounterMode's module tracker hooks every input that requires
@@ -466,14 +353,15 @@ def benchmark(args) -> dict:
         # token table indexed per block) has no grad_fn to hook.
         fwd = count_flops(lambda: infer(grad=True))
         model.train()
-        wrapper, _ = build_optim_wrapper(model, cfg, device)
         step = count_flops(lambda: train_step(model, wrapper, data))
         wrapper.zero_grad()
+        result['flops_per_image'] = dict(inference=fwd / B,
+                                         train_step=step / B)
         result['gflops_per_image'] = dict(
             inference=round(fwd / B / 1e9, 3),
             train_step=round(step / B / 1e9, 3))
 
-    if 'sdpa' in args.phases:
+    if 'sdpa' in phases:
         model.eval()
         calls = attention_kernels(infer, device)
         fused = {k: v for k, v in calls.items()
@@ -482,40 +370,83 @@ def benchmark(args) -> dict:
             kernels=calls, fused=bool(fused),
             math_fallback=any(MATH_SDPA in k for k in calls))
 
-    if 'train' in args.phases:
+    if 'train' in phases:
         model.train()
-        wrapper, note = build_optim_wrapper(model, cfg, device)
         with PeakMemory(device) as mem:
             seconds = timed(lambda: train_step(model, wrapper, data),
                             args.warmup, args.iters, device)
+        ips = B * args.iters / seconds
         result['train'] = dict(
-            images_per_s=round(B * args.iters / seconds, 3),
+            images_per_s=round(ips, 3),
             s_per_iter=round(seconds / args.iters, 4),
-            optim_wrapper=type(wrapper).__name__, memory=mem.as_dict())
+            optim_wrapper=type(wrapper).__name__, dtype=train_dtype,
+            memory=mem.as_dict())
         if note:
             result['train']['note'] = note
+        result['mfu_train'] = result['train']['mfu'] = mfu(
+            result['flops_per_image']['train_step'], ips,
+            peaks[train_dtype]['flops_per_s'])
 
-    if 'infer' in args.phases:
+    if 'infer' in phases:
         model.eval()
         with PeakMemory(device) as mem:
             seconds = timed(infer, args.warmup, args.iters, device)
+        ips = B * args.iters / seconds
         result['infer'] = dict(
-            mode=args.infer_mode, amp=args.amp,
-            images_per_s=round(B * args.iters / seconds, 3),
+            mode=args.infer_mode, amp=args.amp, dtype=infer_dt,
+            images_per_s=round(ips, 3),
             s_per_iter=round(seconds / args.iters, 4),
             memory=mem.as_dict())
+        result['mfu_infer'] = result['infer']['mfu'] = mfu(
+            result['flops_per_image']['inference'], ips,
+            peaks[infer_dt]['flops_per_s'])
+
+
+def benchmark(args) -> dict:
+    from mmengine.config import Config
+
+    from mmmae.utils import register_all_modules
+    register_all_modules()
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    result = dict(config=args.config, threads=torch.get_num_threads())
+    result.update({k: None for k in SUMMARY_KEYS})
+    if 'data' in args.phases:
+        data = data_phase(cfg, args)
+        result['data'] = data
+        for key in ('pipeline_samples_per_s', 'decode_floor_samples_per_s',
+                    'pipeline_to_floor'):
+            result[key] = data[key]
+    if any(p in MODEL_PHASES for p in args.phases):
+        model_phases(cfg, args, result)
     return result
 
 
+def _si(value: float, unit: str) -> str:
+    for scale, prefix in ((1e12, 'T'), (1e9, 'G'), (1e6, 'M')):
+        if value >= scale:
+            return f'{value / scale:.2f} {prefix}{unit}'
+    return f'{value:.3g} {unit}'
+
+
 def report(result: dict) -> str:
-    lines = [f"{result['model']} from {result['config']}",
-             f"device: {result['device_name']}, batch {result['batch_size']}"
-             f", input {result['input_size']} (from the "
-             f"{result['input_size_from']}) -> {result['inputs']}"]
-    p = result['params']
-    lines.append(f"params: {p['total'] / 1e6:.2f} M total, "
-                 f"{p['trainable'] / 1e6:.2f} M trainable "
-                 f"({p['trainable_pct']}%)")
+    lines = [f"{result.get('model', 'data pipeline')} from "
+             f"{result['config']}"]
+    if 'model' in result:
+        lines.append(
+            f"device: {result['device_name']}, batch {result['batch_size']}"
+            f", input {result['input_size']} (from the "
+            f"{result['input_size_from']}) -> {result['inputs']}")
+        p = result['params']
+        lines.append(f"params: {p['total'] / 1e6:.2f} M total, "
+                     f"{p['trainable'] / 1e6:.2f} M trainable "
+                     f"({p['trainable_pct']}%)")
+    for dt, g in result.get('gemm', {}).items():
+        lines.append(f"matmul peak ({dt}, {g['size']}^2 GEMM, best of "
+                     f"{g['reps']}): {_si(g['flops_per_s'], 'FLOP/s')}")
     if 'gflops_per_image' in result:
         g = result['gflops_per_image']
         lines.append(f"GFLOPs per image: inference {g['inference']}, "
@@ -531,10 +462,21 @@ def report(result: dict) -> str:
             r = result[phase]
             m = r['memory']
             lines.append(
-                f"{phase}: {r['images_per_s']} images/s "
-                f"({r['s_per_iter']} s/iter), peak {m['peak_mib']} MiB "
-                f"[{m['kind']}; {m['before_mib']} MiB before]" +
-                (f" ({r['note']})" if r.get('note') else ''))
+                f"{phase} ({r['dtype']}): {r['images_per_s']} images/s "
+                f"({r['s_per_iter']} s/iter), MFU {r['mfu']:.3f}, peak "
+                f"{m['peak_mib']} MiB [{m['kind']}; {m['before_mib']} MiB "
+                'before]' + (f" ({r['note']})" if r.get('note') else ''))
+    if 'data' in result:
+        d = result['data']
+        lines.append(
+            f"data ({d['loader']}, {d['dataset']} at {d['data_root']}, "
+            f"{d['num_samples']} samples, {d['files_per_sample']:.1f} files "
+            f"each): pipeline {d['pipeline_samples_per_s']:.2f} samples/s, "
+            f"decode floor {d['decode_floor_samples_per_s']:.2f} samples/s, "
+            f"pipeline/floor {d['pipeline_to_floor']:.3f}")
+        for t in d['transforms']:
+            lines.append(f"  {t['transform']:<32} {t['ms_per_sample']:8.2f} "
+                         f"ms/sample {100 * t['share']:5.1f}%")
     return '\n'.join(lines)
 
 
