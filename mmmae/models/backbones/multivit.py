@@ -17,7 +17,8 @@ from mmengine.model.weight_init import trunc_normal_
 from torch import Tensor
 
 from mmmae.registry import MODELS
-from ..layers import Attention, Block, TokenLayout
+from ..layers import (Attention, Block, TokenLayout, check_with_cp,
+                      checkpoint_call)
 from ..layers.token_readout import TokenReadout
 from ..peft.base_peft import BasePEFT
 from ..prompts.base_prompt import BasePrompt, PromptContext
@@ -70,6 +71,13 @@ class MultiViT(BaseModule):
         trainable_patterns (Sequence[str]): Regexes of parameter names that
             stay trainable under ``frozen``, e.g. ``('norm',)`` for
             normalisation tuning or ``(r'\\.bias$',)`` for bias tuning.
+        with_cp (bool): Activation checkpointing, as mmpretrain's
+            ``with_cp``: in training with autograd on, each block (with the
+            peft method's ``forward_block``; the prompt hook runs before it,
+            outside) keeps only its input and recomputes the rest in the
+            backward pass (non-reentrant ``torch.utils.checkpoint``). Same
+            gradients, less memory, about one more forward of the blocks.
+            Defaults to False.
 
     Shapes:
         inputs: {modality: (B, C_m, H, W)} (semseg: (B, H/4, W/4)), or one
@@ -110,6 +118,7 @@ class MultiViT(BaseModule):
                  trainable_patterns: Sequence[str] = (),
                  default_modality: Optional[str] = None,
                  out_type: str = 'featmap',
+                 with_cp: bool = False,
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         if isinstance(arch, str):
@@ -143,6 +152,10 @@ class MultiViT(BaseModule):
                   qkv_bias, drop_rate, attn_drop_rate, dpr[i])
             for i in range(self.num_layers)
         ])
+        if with_cp:
+            check_with_cp(f'MultiViT (depth={self.num_layers})',
+                          len(self.blocks))
+        self.with_cp = with_cp
 
         self.out_indices = []
         for i in out_indices:
@@ -336,13 +349,17 @@ class MultiViT(BaseModule):
         return_indices = self.out_indices if return_indices is None \
             else list(return_indices)
         outs, out_layout = [], None
+        # The backbone's own mode: a frozen backbone's blocks are in eval
+        # mode while it trains its prompts.
+        cp = self.with_cp and self.training
         for i, block in enumerate(self.blocks):
             if self.prompt is not None:
                 x, layout = self.prompt.before_block(i, x, layout, ctx)
             if self.peft is None:
-                x = block(x)
+                x = checkpoint_call(cp, block, x)
             else:
-                x = self.peft.forward_block(i, block, x, layout, ctx)
+                x = checkpoint_call(cp, self.peft.forward_block, i, block, x,
+                                    layout, ctx)
             if i in return_indices:
                 out, out_layout = (x, layout) if self.peft is None else \
                     self.peft.tap(i, x, layout, ctx)

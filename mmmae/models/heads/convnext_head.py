@@ -30,6 +30,7 @@ from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from torch import Tensor
 
 from mmmae.registry import MODELS
+from ..layers import check_with_cp, checkpoint_call
 from .task_kind import TaskKindMixin, get_task_kind
 
 
@@ -59,6 +60,13 @@ class ConvNeXtHead(TaskKindMixin, BaseDecodeHead):
             when None (``gt_sem_seg`` for segmentation).
         pred_field (str, optional): Prediction field; the kind's default
             when None.
+        with_cp (bool): Activation checkpointing of each ConvNeXt block in
+            training (non-reentrant; same gradients, the blocks' 4x-wide MLP
+            activations are recomputed instead of kept). Defaults to False.
+        channels_last (bool): Run the blocks on a channels-last (NHWC)
+            map: the token-to-pixel reshape writes it directly and the
+            blocks' NHWC MLP needs no transposing copy. Same outputs.
+            Defaults to False.
         **kwargs: ``num_classes``, ``in_index``, ``loss_decode``,
             ``ignore_index``, ``align_corners``, ``init_cfg`` ... of mmseg's
             ``BaseDecodeHead``.
@@ -80,6 +88,8 @@ class ConvNeXtHead(TaskKindMixin, BaseDecodeHead):
                  kind: str = 'segmentation',
                  gt_field: Optional[str] = None,
                  pred_field: Optional[str] = None,
+                 with_cp: bool = False,
+                 channels_last: bool = False,
                  **kwargs):
         spec = get_task_kind(kind, 'ConvNeXtHead')
         kwargs.setdefault('loss_decode', spec.loss_cfg())
@@ -109,6 +119,11 @@ class ConvNeXtHead(TaskKindMixin, BaseDecodeHead):
                           layer_scale_init_value=layer_scale_init_value)
             for i in range(num_blocks)
         ])
+        if with_cp:
+            check_with_cp(f'ConvNeXtHead (num_blocks={num_blocks})',
+                          num_blocks, 'ConvNeXt blocks')
+        self.with_cp = with_cp
+        self.channels_last = channels_last
 
     def forward(self, inputs) -> Tensor:
         x = self._transform_inputs(inputs)
@@ -119,10 +134,18 @@ class ConvNeXtHead(TaskKindMixin, BaseDecodeHead):
         B, _, h, w = x.shape
         s, c = self.side, self.channels
         x = self.proj_dec(x.permute(0, 2, 3, 1))  # B h w (p C')
-        # B h w (s s C') -> B C' (h s) (w s): each token fills an s x s block
-        x = x.reshape(B, h, w, s, s, c).permute(0, 5, 1, 3, 2, 4)
-        x = x.reshape(B, c, h * s, w * s)
-        x = self.blocks(x)
+        x = x.reshape(B, h, w, s, s, c)
+        if self.channels_last:
+            # B h s w s C' -> (B, C', h s, w s) view of NHWC memory
+            x = x.permute(0, 1, 3, 2, 4, 5).reshape(B, h * s, w * s, c)
+            x = x.permute(0, 3, 1, 2)
+        else:
+            # B C' h s w s -> B C' (h s) (w s): each token fills an s x s
+            # block
+            x = x.permute(0, 5, 1, 3, 2, 4).reshape(B, c, h * s, w * s)
+        cp = self.with_cp and self.training
+        for block in self.blocks:
+            x = checkpoint_call(cp, block, x)
         return self.cls_seg(x)
 
     # ------------------------------------------------------ kind-aware I/O

@@ -23,12 +23,14 @@ the last 1x1 conv has the kind's channels, the rest is unchanged.
 """
 from typing import Sequence, Tuple
 
+import torch
 import torch.nn as nn
 from mmseg.models.decode_heads.dpt_head import ReassembleBlocks
 from mmseg.models.utils import resize
 from torch import Tensor
 
 from mmmae.registry import MODELS
+from ..layers import checkpoint_call
 from .base_depth_head import BaseDepthHead
 from .dpt_blocks import FusionBlock, ResidualConvUnit
 
@@ -58,6 +60,13 @@ class MultiMAEDPTHead(BaseDepthHead):
             in MultiMAE.
         depth_act (str): Output activation. Defaults to ``'none'``: the
             raw regression, as the reference.
+        with_cp (bool): Activation checkpointing in training
+            (non-reentrant) of the reassemble blocks, each fusion block and
+            the regression convs: the stride-2 and full-resolution maps are
+            recomputed in the backward pass instead of kept. Same
+            gradients. Defaults to False.
+        channels_last (bool): Run the convolutions on channels-last
+            (NHWC) maps. Same outputs. Defaults to False.
         **kwargs: ``loss_decode``, ``min_depth``, ``max_depth``,
             ``init_depth``, ``align_corners``, ``kind``, ``num_classes``,
             ``gt_field``, ``pred_field``, ``init_cfg`` of ``BaseDepthHead``.
@@ -77,6 +86,8 @@ class MultiMAEDPTHead(BaseDepthHead):
                  act_cfg=dict(type='ReLU'),
                  norm_cfg=None,
                  depth_act: str = 'none',
+                 with_cp: bool = False,
+                 channels_last: bool = False,
                  **kwargs):
         in_index = tuple(in_index)
         if len(in_index) != 4 or len(post_process_channels) != 4:
@@ -107,6 +118,8 @@ class MultiMAEDPTHead(BaseDepthHead):
             nn.Conv2d(mid, last, 3, padding=1),
             nn.ReLU(inplace=True),
             nn.Conv2d(last, self.out_channels, 1))
+        self.with_cp = with_cp
+        self.channels_last = channels_last
         self._init_depth_bias()
 
     @property
@@ -120,12 +133,17 @@ class MultiMAEDPTHead(BaseDepthHead):
                 raise ValueError(f'MultiMAEDPTHead input {i} must be (B, '
                                  f'{self.embed_dims}, h, w), got '
                                  f'{tuple(x.shape)}')
+        if self.channels_last:
+            feats = [f.contiguous(memory_format=torch.channels_last)
+                     for f in feats]
+        cp = self.with_cp and self.training
         # ReassembleBlocks takes (map, cls token) pairs; the readout is
         # 'ignore', so the global token is not needed.
-        x = self.reassemble_blocks([[f, None] for f in feats])
+        x = checkpoint_call(cp, self.reassemble_blocks,
+                            [[f, None] for f in feats])
         # strides 4, 8, 16, 32 (P = 16) -> all `channels` wide
         x = [conv(f) for conv, f in zip(self.convs, x)]
-        out = self.fusion_blocks[0](x[-1])
+        out = checkpoint_call(cp, self.fusion_blocks[0], x[-1])
         for i in range(1, 4):
             skip = x[-(i + 1)]
             if out.shape[2:] != skip.shape[2:]:
@@ -135,7 +153,7 @@ class MultiMAEDPTHead(BaseDepthHead):
                 # output size).
                 out = resize(out, size=skip.shape[2:], mode='bilinear',
                              align_corners=self.align_corners)
-            out = self.fusion_blocks[i](out, skip)
+            out = checkpoint_call(cp, self.fusion_blocks[i], out, skip)
         # out: stride 2 -> conv_depth upsamples to stride 1
-        out = self.conv_depth(out)
+        out = checkpoint_call(cp, self.conv_depth, out)
         return self.activate(out)

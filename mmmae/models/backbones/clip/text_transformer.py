@@ -25,6 +25,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmmae.registry import MODELS
+from ...layers import check_with_cp, checkpoint_call
 from .act_check import check_incoming_act, record_act
 from .layers import CLIPBlock, CLIPLayerNorm
 from .shape_check import check_incoming_shapes
@@ -41,6 +42,9 @@ class CLIPTextTransformer(BaseModule):
         act (str): MLP activation: ``'quick_gelu'`` for OpenAI weights,
             ``'gelu'`` for most open_clip weights. Loading a checkpoint that
             records another activation raises (see ``act_check.py``).
+        with_cp (bool): Activation checkpointing of each block (the prompt
+            hook runs before it, outside) whenever autograd records, as the
+            image tower's. Defaults to False.
         init_cfg (dict, optional): mmengine init config.
 
     Shapes:
@@ -59,6 +63,7 @@ class CLIPTextTransformer(BaseModule):
     def __init__(self,
                  arch: Union[str, dict] = 'b',
                  act: str = 'quick_gelu',
+                 with_cp: bool = False,
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         if isinstance(arch, str):
@@ -83,6 +88,10 @@ class CLIPTextTransformer(BaseModule):
             CLIPBlock(D, arch['num_heads'], arch.get('mlp_ratio', 4.), act)
             for _ in range(self.num_layers)
         ])
+        if with_cp:
+            check_with_cp(f'CLIPTextTransformer (arch {self.arch}, '
+                          f'num_layers={self.num_layers})', len(self.blocks))
+        self.with_cp = with_cp
         self.final_norm = CLIPLayerNorm(D)
         self.proj = nn.Parameter(torch.empty(D, self.out_dims))
         self._register_load_state_dict_pre_hook(self._check_state_dict)
@@ -134,7 +143,7 @@ class CLIPTextTransformer(BaseModule):
             if i == 0:
                 # After the layer-0 prompts, so they get positions (CoOp).
                 x = x + self.pos_embed
-            x = block(x, causal=True)
+            x = checkpoint_call(self.with_cp, block, x, causal=True)
         x = self.final_norm(x)
         # The end-of-text token has the largest id in CLIP's vocabulary.
         eot = token_ids.argmax(dim=-1)

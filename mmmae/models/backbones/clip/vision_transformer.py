@@ -24,7 +24,7 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from mmmae.registry import MODELS
-from ...layers import TokenLayout
+from ...layers import TokenLayout, check_with_cp, checkpoint_call
 from ...prompts.base_prompt import BasePrompt, PromptContext
 from .act_check import check_incoming_act, record_act
 from .layers import CLIPBlock, CLIPLayerNorm
@@ -43,6 +43,11 @@ class CLIPVisionTransformer(BaseModule):
         act (str): MLP activation: ``'quick_gelu'`` for OpenAI weights,
             ``'gelu'`` for most open_clip weights. Loading a checkpoint that
             records another activation raises (see ``act_check.py``).
+        with_cp (bool): Activation checkpointing of each block (the prompt
+            hook runs before it, outside) whenever autograd records: the
+            tower is frozen in eval mode under prompt tuning, so its
+            ``training`` flag does not say whether a backward follows.
+            Defaults to False.
         init_cfg (dict, optional): mmengine init config.
 
     Shapes:
@@ -63,6 +68,7 @@ class CLIPVisionTransformer(BaseModule):
     def __init__(self,
                  arch: Union[str, dict] = 'b16',
                  act: str = 'quick_gelu',
+                 with_cp: bool = False,
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         if isinstance(arch, str):
@@ -92,6 +98,10 @@ class CLIPVisionTransformer(BaseModule):
             CLIPBlock(D, arch['num_heads'], arch.get('mlp_ratio', 4.), act)
             for _ in range(self.num_layers)
         ])
+        if with_cp:
+            check_with_cp(f'CLIPVisionTransformer (arch {self.arch}, '
+                          f'num_layers={self.num_layers})', len(self.blocks))
+        self.with_cp = with_cp
         self.post_norm = CLIPLayerNorm(D)
         self.proj = nn.Parameter(torch.empty(D, self.out_dims))
         self._register_load_state_dict_pre_hook(self._prepare_state_dict)
@@ -184,7 +194,7 @@ class CLIPVisionTransformer(BaseModule):
                 x, layout = prompt.before_block(i, x, layout, ctx)
             if i == 0:
                 x = self.pre_norm(x)
-            x = block(x)
+            x = checkpoint_call(self.with_cp, block, x)
         return x, layout
 
     def forward(self,
