@@ -1,7 +1,7 @@
-"""Side-by-side pictures of a multi-task sample: input | labels | depth."""
+"""Titled pictures of a sample: input, then ground truth | prediction per
+task; or an image with its true and predicted class."""
 from typing import List, Optional
 
-import cv2
 import mmcv
 import numpy as np
 from mmengine.dist import master_only
@@ -9,9 +9,17 @@ from mmengine.structures import PixelData
 from mmseg.visualization import SegLocalVisualizer
 
 from mmmae.datasets.nyuv2_classes import NYUV2_CLASSES, NYUV2_PALETTE
+from mmmae.datasets.tasks import TASK_FIELDS
 from mmmae.registry import VISUALIZERS
 from mmmae.utils.atomic_io import atomic_imwrite
-from .depth_colormap import colorize_depth, depth_range
+from . import annotate as A
+from .depth_colormap import depth_range
+
+# Percentile of depth_scale: the colour range is the 2-98 % of valid gt.
+DEPTH_PERCENTILE = 2.
+# Display names of the tasks (TASK_FIELDS' keys).
+TASK_TITLES = dict(semseg='semseg', depth='depth', normals='normals',
+                   edge='boundary', sal='saliency', parts='parts')
 
 
 def _palette(num: int) -> List[List[int]]:
@@ -21,40 +29,69 @@ def _palette(num: int) -> List[List[int]]:
     return [list(c) for c in NYUV2_PALETTE] + extra.tolist()
 
 
+def _array(field) -> np.ndarray:
+    """PixelData / Tensor -> numpy, on the CPU."""
+    data = field.data if isinstance(field, PixelData) else field
+    if hasattr(data, 'detach'):
+        data = data.detach().float().cpu().numpy() if \
+            data.is_floating_point() else data.detach().cpu().numpy()
+    return np.asarray(data)
+
+
 @VISUALIZERS.register_module()
 class MultiTaskLocalVisualizer(SegLocalVisualizer):
-    """mmseg's visualizer, drawing every task of a sample side by side.
+    """mmseg's visualizer, drawing every task of a sample with titles.
 
-    Panels, left to right, where present: the input, the label overlay (gt,
-    then prediction), the depth colour map (gt, then prediction). Both depth
-    panels share the gt's colour range, so they compare directly; invalid
-    depth is black. Labels use the dataset's classes and palette (NYUv2's
-    40 classes by default, not mmseg's Cityscapes).
+    Dense samples (``SegDataSample``): a grid with one row per task present
+    (semseg, depth, normals, boundary, saliency, parts) and three columns,
+    ``input`` (first row) | ``<task> GT`` | ``<task> prediction``:
+
+    - label maps in the dataset's palette with a legend of the classes
+      present (largest first, names from ``dataset_meta['classes']``, or
+      ``parts_classes`` for parts), ignored pixels black;
+    - depth with a colour bar in metres; GT and prediction share one
+      scale, the 2-98 % percentiles of the valid GT depths (of the
+      prediction when there is no GT), and GT pixels without depth (0,
+      i.e. not ``mask_valid``) are hatched grey;
+    - normals as RGB = (xyz + 1) / 2 (no normal hatched); boundary and
+      saliency grey, white = 1 (ignored hatched).
+
+    Classification samples (mmpretrain ``DataSample`` with ``gt_label`` /
+    ``pred_label``): the image enlarged to at least 160 px with ``GT:
+    <class>`` and ``pred: <class> (<score>)`` under it, green when right,
+    red when wrong, titled with the task (domain).
 
     Args:
         name (str): Instance name. Defaults to ``'visualizer'``.
         classes (Sequence[str], optional): Class names; NYUv2 by default.
         palette (Sequence, optional): One RGB triple per class.
-        alpha (float): Label overlay opacity. Defaults to 0.6.
+        alpha (float): Label opacity over the input image. Defaults to 1
+            (pure palette colours, exactly the legend's).
         depth_cmap (str): Depth colour map (see ``colorize_depth``).
-        gap (int): White pixels between panels. Defaults to 2.
+        gap (int): White pixels between panels. Defaults to 4.
+        min_side (int): Panels are enlarged (integer factor, nearest) to at
+            least this many pixels so that titles read. Defaults to 160.
         **kwargs: ``image``, ``vis_backends``, ``save_dir``, ``dataset_name``
             of mmseg's ``SegLocalVisualizer``.
 
     Shapes:
-        image: (H, W, 3) uint8 RGB -> picture: (H, n * W + (n - 1) * gap, 3)
+        image: (H, W, 3) uint8 RGB -> picture: (H', W', 3) uint8 RGB,
+        panels of k H x k W (k = ceil(min_side / min(H, W))) plus titles,
+        colour bars and legends.
     """
 
     def __init__(self,
                  name: str = 'visualizer',
                  classes: Optional[List] = None,
                  palette: Optional[List] = None,
-                 alpha: float = 0.6,
+                 alpha: float = 1.,
                  depth_cmap: str = 'magma',
-                 gap: int = 2,
+                 gap: int = A.GAP,
+                 min_side: int = A.MIN_SIDE,
                  **kwargs):
         self.depth_cmap = depth_cmap
         self.gap = gap
+        self.min_side = min_side
         super().__init__(name=name, classes=classes, palette=palette,
                          alpha=alpha, **kwargs)
 
@@ -68,72 +105,158 @@ class MultiTaskLocalVisualizer(SegLocalVisualizer):
             palette = _palette(len(classes))
         super().set_dataset_meta(classes, palette, dataset_name)
 
-    def _classes_palette(self):
+    def _classes_palette(self, task: str = 'semseg'):
+        """(class names, palette) of a label task from ``dataset_meta``."""
         meta = self.dataset_meta or {}
-        classes = meta.get('classes') or NYUV2_CLASSES
-        palette = meta.get('palette')
-        if palette is None or len(palette) < len(classes):
+        if task == 'parts':
+            classes = meta.get('parts_classes')
+            palette = meta.get('parts_palette')
+        else:
+            classes = meta.get('classes') or NYUV2_CLASSES
+            palette = meta.get('palette')
+        if classes is not None and (palette is None
+                                    or len(palette) < len(classes)):
             # A dataset's metainfo may carry classes only.
             palette = _palette(len(classes))
-        return list(classes), [list(map(int, c)) for c in palette]
+        classes = list(classes) if classes is not None else None
+        palette = [list(map(int, c)) for c in palette] if palette else None
+        return classes, palette
 
-    def _labels_panel(self, image: np.ndarray, sem_seg: PixelData,
-                      with_labels: bool) -> np.ndarray:
-        labels = sem_seg.cpu().data
-        labels = labels.numpy() if hasattr(labels, 'numpy') else labels
-        labels = np.asarray(labels).reshape(labels.shape[-2:])
-        if labels.shape != image.shape[:2]:
-            labels = cv2.resize(labels.astype(np.int32),
-                                image.shape[1::-1],
-                                interpolation=cv2.INTER_NEAREST)
-        classes, palette = self._classes_palette()
-        return self._draw_sem_seg(image, PixelData(data=labels[None]),
-                                  classes, palette, with_labels)
+    # -------------------------------------------------------------- panels
+    def _label(self, image, labels, task, title, with_labels):
+        classes, palette = self._classes_palette(task)
+        panel = A.label_panel(labels, palette, classes, 255, title,
+                              image=image, alpha=self.alpha,
+                              min_side=self.min_side)
+        if with_labels:
+            # mmseg writes the class names onto the regions as well.
+            k = A.enlarge_factor(labels.shape, self.min_side)
+            h, w = labels.shape[0] * k, labels.shape[1] * k
+            top = A.TITLE_HEIGHT
+            big = A.resize_nearest(labels, (h, w))
+            colours = A.full_palette(palette, int(big.max(initial=0)) + 1)
+            names = list(classes or []) + [
+                f'class {i}' for i in range(len(classes or []), len(colours))]
+            panel[top:top + h, :w] = self._draw_sem_seg(
+                np.ascontiguousarray(panel[top:top + h, :w]),
+                PixelData(data=big[None]), names,
+                colours.tolist(), True)
+        return panel
 
-    def _depth_panel(self, image: np.ndarray, depth: PixelData,
-                     vrange) -> np.ndarray:
-        colour = colorize_depth(depth.cpu().data, *vrange,
-                                cmap=self.depth_cmap)
-        if colour.shape[:2] != image.shape[:2]:
-            colour = cv2.resize(colour, image.shape[1::-1],
-                                interpolation=cv2.INTER_NEAREST)
-        return colour
+    def _depth(self, depth, vrange, title, note, gt):
+        lo, hi = vrange
+        caption = [f'scale {lo:.2f}-{hi:.2f} m ({note})']
+        invalid = None if gt else np.zeros(depth.shape, bool)
+        if gt and not ((depth > 0) & np.isfinite(depth)).all():
+            caption.append('hatched grey: no depth')
+        return A.depth_panel(depth, lo, hi, invalid, title, self.depth_cmap,
+                             caption, self.min_side)
+
+    def _scalar(self, data, kind, title, gt):
+        """normals / boundary / saliency as RGB, invalid hatched."""
+        if kind == 'normals':
+            normals = data.transpose(1, 2, 0)  # C H W -> H W C
+            rgb = ((np.clip(normals, -1, 1) + 1) * 127.5).round().astype(
+                np.uint8)
+            invalid = ~np.isfinite(normals).all(-1) | (
+                np.abs(normals).sum(-1) == 0)
+            caption = ['RGB = (xyz + 1) / 2']
+        else:
+            grey = data[0]
+            invalid = grey == 255 if gt else np.zeros(grey.shape, bool)
+            grey = np.where(invalid, 0, np.clip(grey, 0, 1))
+            rgb = A.as_rgb((grey * 255).round().astype(np.uint8))
+            caption = ['white = 1, black = 0']
+        if invalid.any():
+            rgb = A.mark_invalid(rgb, invalid)
+            caption.append('hatched grey: ignored')
+        panel = A.with_caption(A.enlarge(rgb, self.min_side), caption)
+        return A.title_panel(panel, title)
+
+    def _task_rows(self, image, data_sample, draw_gt, draw_pred,
+                   with_labels) -> List[list]:
+        size = image.shape[:2]
+        rows = []
+        for task, (_, gt_field, kind) in TASK_FIELDS.items():
+            pred_field = 'pred_' + gt_field[3:]
+            fields = [(f, is_gt) for f, is_gt, on in (
+                (gt_field, True, draw_gt), (pred_field, False, draw_pred))
+                if on and f in data_sample]
+            if not fields:
+                continue
+            name = TASK_TITLES.get(task, task)
+            unit = ' [m]' if kind == 'depth' else ''
+            arrays = {}
+            for field, is_gt in fields:
+                arr = _array(data_sample.get(field))
+                arr = arr.reshape((-1, ) + arr.shape[-2:])  # C H W
+                if arr.shape[-2:] != size:
+                    arr = np.stack([A.resize_nearest(c, size) for c in arr])
+                arrays[is_gt] = arr
+            if kind == 'depth':
+                if True in arrays:
+                    vrange = depth_range(arrays[True][0], DEPTH_PERCENTILE)
+                    note = 'GT 2-98 %'
+                else:
+                    vrange = depth_range(arrays[False][0], DEPTH_PERCENTILE)
+                    note = 'prediction 2-98 %'
+            row = [None, None]
+            for is_gt, arr in arrays.items():
+                title = f'{name} {"GT" if is_gt else "prediction"}{unit}'
+                if kind == 'label':
+                    panel = self._label(image, arr[0].astype(np.int64), task,
+                                        title, with_labels)
+                elif kind == 'depth':
+                    panel = self._depth(arr[0], vrange, title, note, is_gt)
+                else:
+                    panel = self._scalar(arr, kind, title, is_gt)
+                row[0 if is_gt else 1] = panel
+            rows.append(row)
+        return rows
+
+    def _classification(self, image, data_sample, draw_gt, draw_pred,
+                        input_title):
+        meta = self.dataset_meta or {}
+        classes = meta.get('classes')
+        gt_name = pred_name = score = None
+        if draw_gt and 'gt_label' in data_sample:
+            gt = int(np.asarray(_array(data_sample.gt_label)).reshape(-1)[0])
+            gt_name = A.class_name(classes, gt)
+        if draw_pred and 'pred_label' in data_sample:
+            pred = int(np.asarray(_array(
+                data_sample.pred_label)).reshape(-1)[0])
+            pred_name = A.class_name(classes, pred)
+            if 'pred_score' in data_sample:
+                score = float(_array(data_sample.pred_score).reshape(-1)[pred])
+        task = data_sample.metainfo.get('task')
+        title = f'task {task}: {input_title}' if task else input_title
+        return A.classification_panel(image, gt_name, pred_name, score,
+                                      title, min_side=self.min_side)
 
     def draw_multitask(self,
                        image: np.ndarray,
                        data_sample=None,
                        draw_gt: bool = True,
                        draw_pred: bool = True,
-                       with_labels: bool = False) -> np.ndarray:
-        """The side-by-side picture of one sample (RGB uint8)."""
-        if image.ndim == 2:
-            image = np.repeat(image[..., None], 3, axis=2)
-        image = np.ascontiguousarray(image[..., :3]).astype(np.uint8)
-        panels = [image]
-        if data_sample is not None:
-            fields = []
-            if draw_gt:
-                fields.append('gt_sem_seg')
-            if draw_pred:
-                fields.append('pred_sem_seg')
-            for key in fields:
-                if key in data_sample:
-                    panels.append(self._labels_panel(
-                        image, data_sample.get(key), with_labels))
-            depth_keys = [k for k, on in (('gt_depth_map', draw_gt),
-                                          ('pred_depth_map', draw_pred))
-                          if on and k in data_sample]
-            if depth_keys:
-                # The first (gt if drawn) sets the range for both.
-                vrange = depth_range(data_sample.get(depth_keys[0]).data)
-                for key in depth_keys:
-                    panels.append(self._depth_panel(
-                        image, data_sample.get(key), vrange))
-        gap = np.full((image.shape[0], self.gap, 3), 255, np.uint8)
-        out = [panels[0]]
-        for p in panels[1:]:
-            out += [gap, p]
-        return np.concatenate(out, axis=1)
+                       with_labels: bool = False,
+                       input_title: str = 'input') -> np.ndarray:
+        """The titled picture of one sample (RGB uint8); see the class
+        docstring for the layout. ``input_title`` names the input panel
+        (e.g. ``'input rgb'``)."""
+        image = A.as_rgb(image)
+        if data_sample is not None and ('gt_label' in data_sample
+                                        or 'pred_label' in data_sample):
+            return self._classification(image, data_sample, draw_gt,
+                                        draw_pred, input_title)
+        shown = A.title_panel(A.enlarge(image, self.min_side), input_title)
+        rows = [] if data_sample is None else self._task_rows(
+            image, data_sample, draw_gt, draw_pred, with_labels)
+        if not rows:
+            return shown
+        cells = []
+        for i, (gt, pred) in enumerate(rows):
+            cells += [shown if i == 0 else None, gt, pred]
+        return A.grid(cells, ncols=3, gap=self.gap)
 
     @master_only
     def add_datasample(self,
@@ -147,11 +270,12 @@ class MultiTaskLocalVisualizer(SegLocalVisualizer):
                        out_file: Optional[str] = None,
                        step: int = 0,
                        with_labels: bool = False,
+                       input_title: str = 'input',
                        **kwargs) -> None:
         """Draw a sample; show it, write ``out_file``, or send it to the
         visualisation backends (in that order of precedence for files)."""
         drawn = self.draw_multitask(image, data_sample, draw_gt, draw_pred,
-                                    with_labels)
+                                    with_labels, input_title)
         if show:
             self.show(drawn, win_name=name, wait_time=wait_time)
         if out_file is not None:
