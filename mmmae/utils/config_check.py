@@ -339,7 +339,8 @@ def check_option_keys(cfg, options: Dict[str, object]) -> List[str]:
     problems = []
     for dotted in options:
         top = str(dotted).split('.')[0]
-        if top in cfg or top in known:
+        # A tracker added from the command line (mmmae.utils.vis_backends).
+        if top in cfg or top in known or top.endswith('_vis_backend'):
             continue
         problems.append(f"unknown config key '{top}'"
                         f'{_hint(top, known | set(cfg.keys()))} '
@@ -355,7 +356,8 @@ def ineffective_options(cfg, options: Dict[str, object]) -> List[str]:
     found = []
     for dotted in options:
         top = str(dotted).split('.')[0]
-        if top in runner_keys or top not in cfg:
+        # build_runner re-reads vis_backends (mmmae.utils.vis_backends).
+        if top in runner_keys or top not in cfg or top == 'vis_backends':
             continue
         used = config_used_names(cfg) if used is None else used
         if top in used:

@@ -268,6 +268,8 @@ def build_runner(cfg: Config):
     from mmmae.registry import RUNNERS
 
     from .config_check import check_sections
+    from .vis_backends import resolve_vis_backends
+    resolve_vis_backends(cfg)  # vis_backends and tracker snippets
     _raise_key_errors(check_sections(cfg), cfg)
     with explain_registry_errors(cfg):
         if 'runner_type' not in cfg:
