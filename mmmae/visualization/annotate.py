@@ -192,7 +192,7 @@ def colour_bar(vmin: float, vmax: float, height: int,
     rows = np.arange(height, dtype=np.float64)
     values = vmax - rows / max(height - 1, 1) * (vmax - vmin)
     column = colorize_depth(values[:, None].astype(np.float32), vmin, vmax,
-                            cmap=cmap)
+                            cmap=cmap, invalid_black=False)
     bar = np.repeat(column, width, axis=1)
     ticks = []
     for i in range(num_ticks):
@@ -205,8 +205,9 @@ def colour_bar(vmin: float, vmax: float, height: int,
     return bar, ticks
 
 
-def _tick_label(value: float) -> str:
-    return f'{value:.2f}' if abs(value) < 100 else f'{value:.0f}'
+def _tick_label(value: float, unit: str = 'm') -> str:
+    text = f'{value:.2f}' if abs(value) < 100 else f'{value:.0f}'
+    return f'{text} {unit}' if unit else text
 
 
 def depth_panel(depth,
@@ -216,7 +217,8 @@ def depth_panel(depth,
                 title: Optional[str] = None,
                 cmap: str = 'magma',
                 caption: Optional[Sequence[str]] = None,
-                min_side: int = MIN_SIDE) -> np.ndarray:
+                min_side: int = MIN_SIDE,
+                unit: str = 'm') -> np.ndarray:
     """A depth map with a colour bar in metres.
 
     Args:
@@ -232,6 +234,9 @@ def depth_panel(depth,
         caption (Sequence[str], optional): Lines under the bar; default
             says the range and, when some pixel is invalid, the hatching.
         min_side (int): Smaller panels are enlarged to this size.
+        unit (str): Unit written after the tick values; ``''`` for
+            unitless maps (e.g. MultiMAE's standardised depth, which is
+            signed: give it an explicit ``invalid_mask``).
 
     Returns:
         ndarray: (H', W' + bar, 3) uint8 RGB: map | bar | ticks in metres,
@@ -247,26 +252,39 @@ def depth_panel(depth,
     invalid = resize_nearest(invalid, size)
     # colorize_depth blacks out depth <= 0; give those pixels a colour
     # first and let the hatching alone say "invalid".
-    ok = (depth > 0) & np.isfinite(depth)
-    shown = colorize_depth(np.where(ok, depth, vmin), vmin, vmax, cmap=cmap)
+    # Every finite value gets its colour (a signed map too); the hatching
+    # alone says "invalid".
+    shown = colorize_depth(np.where(np.isfinite(depth), depth, vmin), vmin,
+                           vmax, cmap=cmap, invalid_black=False)
     shown = mark_invalid(shown, invalid)
     bar, ticks = colour_bar(vmin, vmax, size[0], cmap=cmap)
-    labels_w = max(text_width(_tick_label(v) + ' m') for _, v in ticks) + 4
+    labels_w = max(text_width(_tick_label(v, unit)) for _, v in ticks) + 4
     side = np.full((size[0], GAP + BAR_WIDTH + 3 + labels_w, 3), BACKGROUND,
                    np.uint8)
     side[:, GAP:GAP + BAR_WIDTH] = bar
     for row, value in ticks:
         side[row, GAP + BAR_WIDTH:GAP + BAR_WIDTH + 3] = TEXT  # tick mark
         y = int(np.clip(row + 4, 9, size[0] - 2))
-        put_text(side, _tick_label(value) + ' m', (GAP + BAR_WIDTH + 4, y),
+        put_text(side, _tick_label(value, unit), (GAP + BAR_WIDTH + 4, y),
                  width=labels_w)
     panel = np.concatenate([shown, side], axis=1)
     if caption is None:
-        caption = [f'colour: {vmin:.2f}-{vmax:.2f} m']
+        caption = [f'colour: {_tick_label(vmin, "")}-'
+                   f'{_tick_label(vmax, unit)}']
         if invalid.any():
             caption.append('hatched grey: no depth')
     panel = with_caption(panel, caption)
     return title_panel(panel, title) if title else panel
+
+
+def map_box(shape: Sequence[int], min_side: int = MIN_SIDE,
+            titled: bool = True) -> Tuple[slice, slice]:
+    """(rows, cols) of the map inside a :func:`depth_panel` /
+    :func:`label_panel` of an (H, W) map: top left, enlarged, under the
+    title strip when ``titled``."""
+    k = enlarge_factor(shape, min_side)
+    top = TITLE_HEIGHT if titled else 0
+    return (slice(top, top + shape[0] * k), slice(0, shape[1] * k))
 
 
 # ---------------------------------------------------------------- labels

@@ -25,7 +25,8 @@ def depth_range(depth, percentile: float = 2.) -> Tuple[float, float]:
 def colorize_depth(depth,
                    vmin: Optional[float] = None,
                    vmax: Optional[float] = None,
-                   cmap: str = 'magma') -> np.ndarray:
+                   cmap: str = 'magma',
+                   invalid_black: bool = True) -> np.ndarray:
     """Colour-map a depth map; near is bright, invalid (<= 0) is black.
 
     Args:
@@ -34,6 +35,9 @@ def colorize_depth(depth,
             range of the valid pixels, so a gt and a prediction drawn with
             the gt's range are comparable.
         cmap (str): One of magma, inferno, turbo, jet, viridis, plasma.
+        invalid_black (bool): Black out depths <= 0 or not finite. False
+            colours every finite value (a signed map, e.g. standardised
+            depth, or a colour bar that reaches 0).
 
     Returns:
         ndarray: (H, W, 3) uint8 RGB.
@@ -45,12 +49,15 @@ def colorize_depth(depth,
     low, high = depth_range(depth)
     vmin = low if vmin is None else vmin
     vmax = high if vmax is None else vmax
-    scaled = (depth - vmin) / max(vmax - vmin, 1e-6)
+    scaled = np.nan_to_num(depth - vmin) / max(vmax - vmin, 1e-6)
     # near = 1 (bright), far = 0 (dark)
     gray = (255 * (1 - np.clip(scaled, 0, 1))).astype(np.uint8)
     bgr = cv2.applyColorMap(gray, _CMAPS[cmap])
     rgb = bgr[..., ::-1].copy()
-    rgb[~((depth > 0) & np.isfinite(depth))] = 0
+    if invalid_black:
+        rgb[~((depth > 0) & np.isfinite(depth))] = 0
+    else:
+        rgb[~np.isfinite(depth)] = 0
     return rgb
 
 

@@ -23,15 +23,13 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from mmmae.engine.hooks.reconstruction_hook import GREY, _panel
+from mmmae.engine.hooks.reconstruction_hook import reconstruction_panels
 from mmmae.models.losses import MaskedCrossEntropyLoss
 from mmmae.models.pretrainers.masking import DirichletMasking
 from mmmae.registry import INFERENCERS
 from .base import MMMAEInferencer
 from .demo_masking import GivenCountMasking, GivenMasks
-from .drawing import fit, side_by_side, titled
-
-MIN_PANEL = 128  # px: tiny models' 64 px panels are enlarged to this
+from mmmae.visualization import annotate as A
 
 
 @INFERENCERS.register_module()
@@ -61,8 +59,9 @@ class MultiMAEReconstructionInferencer(MMMAEInferencer):
     units, or (H, W) int64 labels, and ``mask_<modality>`` (h, w) uint8
     patch masks (1 = hidden). ``visualization``: per input an RGB picture
     with one row per output: masked input | reconstruction (visible patches
-    pasted back) | input. ``out_dir`` receives ``<name>.png`` and
-    ``<name>_<output>.npy``.
+    pasted back) | input, titled; depth with a colour bar shared by the row
+    (standardised depth, as the model sees it), labels with a legend.
+    ``out_dir`` receives ``<name>.png`` and ``<name>_<output>.npy``.
     """
 
     forward_kwargs = {
@@ -200,39 +199,22 @@ class MultiMAEReconstructionInferencer(MMMAEInferencer):
         return samples
 
     # ------------------------------------------------------------ drawing
-    @staticmethod
-    def _row(name: str, rec: dict):
-        """(panels, titles) of one output: masked input, reconstruction
-        (visible patches pasted back), input; each (h, w, 3) RGB."""
-        pred, target, mask = rec['pred'], rec['target'], rec['mask'].bool()
-        labels = pred.shape[0] == 1 and not pred.is_floating_point()
-        kind = 'labels' if labels else ('depth' if pred.shape[0] == 1
-                                        else 'image')
-        if target is None:  # predicted from the other modalities only
-            recon = _panel(pred, pred, kind)
-            blank = np.full_like(recon, GREY)
-            return ([blank, recon, blank],
-                    [f'{name}: not given', f'{name} predicted',
-                     f'{name} input'])
-        target = target.float()
-        pasted = torch.where(mask, pred, target)
-        masked = _panel(target, target, kind).copy()
-        masked[mask[0].cpu().numpy()] = GREY
-        return ([masked, _panel(pasted, target, kind),
-                 _panel(target, target, kind)],
-                [f'{name} masked', f'{name} recon', f'{name} input'])
-
     def draw(self, sample: dict) -> np.ndarray:
-        """One RGB picture: a row per output, three titled columns."""
-        h, w = next(iter(sample.values()))['mask'].shape[-2:]
-        if h < MIN_PANEL:
-            h, w = MIN_PANEL, round(w * MIN_PANEL / h)
-        rows = []
+        """One RGB picture: a row per output, three titled columns (masked
+        input | reconstruction with the visible patches pasted back |
+        input), drawn as ``ReconstructionHook`` draws them: depth with a
+        shared colour bar, labels with a legend of the model's classes."""
+        size = next(iter(sample.values()))['mask'].shape[-2:]
+        meta = self.model.dataset_meta or {}
+        cells = []
         for name, rec in sample.items():
-            panels, titles = self._row(name, rec)
-            rows.append(side_by_side([titled(fit(p, (h, w)), t)
-                                      for p, t in zip(panels, titles)]))
-        return np.concatenate(rows, axis=0)
+            pred, target = rec['pred'], rec['target']
+            if target is not None and target.is_floating_point():
+                pred = pred.float()
+            cells += reconstruction_panels(
+                name, pred, target, rec['mask'], size,
+                meta.get('classes'), meta.get('palette'))
+        return A.grid(cells, ncols=3)
 
     def visualize(self, inputs: list, preds: list, names: List[str],
                   show: bool = False,

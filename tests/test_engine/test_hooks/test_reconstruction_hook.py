@@ -6,7 +6,9 @@ import pytest
 import torch
 
 from mmmae.engine.hooks import ReconstructionHook, draw_reconstruction
-from mmmae.engine.hooks.reconstruction_hook import GREY
+from mmmae.engine.hooks.reconstruction_hook import (GREY,
+                                                    reconstruction_panels)
+from mmmae.visualization import annotate as A
 from mmmae.registry import HOOKS, MODELS
 
 
@@ -44,19 +46,47 @@ def test_picture_layout_masks_and_pasted_prediction():
     sample = next(s for s in _samples(6)
                   if 0 < s.mask_rgb.data.sum() < s.mask_rgb.data.numel())
     image = draw_reconstruction(sample)
-    # 3 outputs (rows) x (masked input | prediction | target), 32 px panels.
-    assert image.shape == (3 * 32, 3 * 32, 3) and image.dtype == np.uint8
     mask = sample.mask_rgb.data[0].bool().numpy()
-    rgb_row = image[:32]
-    masked_in, pred, target = rgb_row[:, :32], rgb_row[:, 32:64], \
-        rgb_row[:, 64:]
+    panels = reconstruction_panels(
+        'rgb', sample.pred_rgb.data.float(), sample.target_rgb.data.float(),
+        sample.mask_rgb.data, (32, 32))
+    # 32 px panels enlarged 5x under a title
+    rows, cols = A.map_box((32, 32))
+    masked_in, pred, target = [p[rows, cols][::5, ::5] for p in panels]
+    for p in panels:
+        assert (p[:A.TITLE_HEIGHT] < 100).all(-1).sum() > 20  # title text
     assert (masked_in[mask] == GREY).all()
     assert np.array_equal(masked_in[~mask], target[~mask])
     # Visible patches are pasted from the input; masked ones predicted.
     assert np.array_equal(pred[~mask], target[~mask])
     assert not np.array_equal(pred[mask], target[mask])
+    # the picture: the rgb row first, masked input at the top left
+    np.testing.assert_array_equal(image[:panels[0].shape[0],
+                                        :panels[0].shape[1]], panels[0])
     with pytest.raises(KeyError, match='recon_tasks'):
         draw_reconstruction(type(sample)())
+
+
+def test_depth_row_shares_one_bar_and_labels_get_a_legend():
+    sample = _samples(1)[0]
+    depth = reconstruction_panels(
+        'depth', sample.pred_depth.data.float(),
+        sample.target_depth.data.float(), sample.mask_depth.data, (32, 32))
+    # prediction and target drawn on the same scale: identical colour bars
+    rows, _ = A.map_box((32, 32))
+    np.testing.assert_array_equal(depth[1][rows, 160:], depth[2][rows, 160:])
+    labels = reconstruction_panels(
+        'semseg', sample.pred_semseg.data.round().long(),
+        sample.target_semseg.data, sample.mask_semseg.data, (32, 32),
+        class_names=['a', 'b', 'c', 'd', 'e'])
+    target = sample.target_semseg.data[0].numpy()
+    present, _ = A.legend_entries(target)
+    key = labels[2][rows, 160 + A.GAP:]
+    palette = A.full_palette(None, 5)
+    for i, idx in enumerate(present):
+        y = 4 + A.LINE * i + A.SWATCH // 2
+        np.testing.assert_array_equal(key[y, 2 + A.SWATCH // 2],
+                                      palette[idx])
 
 
 def test_hook_writes_at_most_max_samples_per_run(tmp_path):
@@ -70,11 +100,13 @@ def test_hook_writes_at_most_max_samples_per_run(tmp_path):
     hook.after_val_iter(runner, 0, None, samples)
     hook.after_val_iter(runner, 1, None, samples)  # 3 more, only 1 kept
     out = tmp_path / 'reconstructions' / 'iter_100'
+    # the image met twice gets its own file, never drawn over the first
     assert sorted(p.name for p in out.iterdir()) == [
-        '000000.png', '000001.png', '000002.png']
+        '000000.png', '000000_3.png', '000001.png', '000002.png']
     assert hook._drawn == 4
     picture = mmcv.imread(str(out / '000000.png'))
-    assert picture.shape == (96, 96, 3)
+    np.testing.assert_array_equal(picture[..., ::-1],
+                                  draw_reconstruction(samples[0]))
     hook.before_test_epoch(runner)
     hook.after_test_iter(runner, 0, None, samples[:1])
     assert (tmp_path / 'reconstructions' / 'test' / '000000.png').exists()
