@@ -146,11 +146,15 @@ class _ForwardStack:
 class ModuleMACCounter(TorchDispatchMode):
     """Multiply-adds of a forward, per module (inclusive of submodules).
 
-    ``macs[name]`` sums every counted op that ran while the module ``name``
-    (a ``named_modules()`` path; ``''`` is the root) was executing its
-    forward; ``total`` counts every op, also those outside any module.
-    Counted ops and formulas are those of :func:`count_flops`, halved (1 MAC
-    = 2 FLOPs).
+    Each counted op belongs to the innermost module whose ``forward`` is
+    running when it runs (the root, ``''``, for ops outside any), and is
+    added to that module and to all its ancestors in the module tree
+    (``named_modules()`` paths). Containers that are never called
+    (``ModuleList``, ``ModuleDict``) and modules used through other methods
+    (a backbone's ``forward_tokens``) thus still sum their children, and a
+    module's MACs are exactly its children's plus its own. ``total`` counts
+    every op. Counted ops and formulas are those of :func:`count_flops`,
+    halved (1 MAC = 2 FLOPs).
 
     Example::
 
@@ -167,16 +171,22 @@ class ModuleMACCounter(TorchDispatchMode):
         self.macs: Dict[str, int] = defaultdict(int)
         self.by_op: Dict[str, int] = defaultdict(int)
         self.total = 0
+        self._depth = 0
 
     def __enter__(self):
-        self.stack.__enter__()
+        # Re-entered around decompositions: wrap the forwards only once.
+        if self._depth == 0:
+            self.stack.__enter__()
+        self._depth += 1
         return super().__enter__()
 
     def __exit__(self, *exc):
         try:
             return super().__exit__(*exc)
         finally:
-            self.stack.__exit__(*exc)
+            self._depth -= 1
+            if self._depth == 0:
+                self.stack.__exit__(*exc)
 
     def _count(self, packet, out, args, kwargs) -> None:
         flops = self.registry[packet](*args, **kwargs, out_val=out)
@@ -184,8 +194,11 @@ class ModuleMACCounter(TorchDispatchMode):
         macs = int(flops) // 2
         self.total += macs
         self.by_op[str(packet)] += macs
-        for name in set(self.stack.active):
+        name = self.stack.active[-1] if self.stack.active else ''
+        while name:
             self.macs[name] += macs
+            name = name.rpartition('.')[0]
+        self.macs[''] += macs
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
@@ -209,9 +222,9 @@ class ModuleMACCounter(TorchDispatchMode):
         parameters, submodules included), ``macs`` (inclusive), ``leaf``.
         A shown module whose shown children do not account for all of its
         MACs or parameters gets a ``'<name> (own)'`` leaf row with the
-        remainder (ops in its own forward: e.g. a segmentor's direct
-        ``F.interpolate``-free matmuls, a prompt table's parameters), so
-        the leaf rows of the table sum exactly to the root's totals.
+        remainder (ops in its own forward, parameters it holds directly,
+        such as prompt tokens or a position table), so the leaf rows of the
+        table sum exactly to the root's totals.
         """
         model = self.stack.model
         modules = dict(model.named_modules())
@@ -228,15 +241,14 @@ class ModuleMACCounter(TorchDispatchMode):
             shown = children if depth < limit else []
             params = sum(p.numel() for p in module.parameters())
             yield dict(name=name, depth=depth, params=params,
-                       macs=self.macs.get(name, 0) if name else self.total,
+                       macs=self.macs.get(name, 0),
                        leaf=not shown)
             if not shown:
                 return
             child_params = sum(
                 p.numel() for _, m in shown for p in m.parameters())
             child_macs = sum(self.macs.get(n, 0) for n, _ in shown)
-            own_macs = (self.macs.get(name, 0) if name else self.total) - \
-                child_macs
+            own_macs = self.macs.get(name, 0) - child_macs
             own_params = params - child_params
             for child_name, child in shown:
                 yield from emit(child_name, child)
