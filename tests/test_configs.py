@@ -2,6 +2,7 @@
 model; a toy base/leaf pair checks that inheritance overrides what it should."""
 import glob
 import json
+import math
 import os.path as osp
 
 import pytest
@@ -267,7 +268,7 @@ def test_vit_b_benchmark_configs_follow_the_literature(name, crop, weights,
     (wd 1e-6), poly 0.9 to 0, clip 10, their task weights and crops;
     SEISM maxDist per benchmark."""
     import glob as _glob
-    files = _glob.glob(osp.join(REPO, 'configs', '*', f'*_40k_{name}.py'))
+    files = _glob.glob(osp.join(REPO, 'configs', '*', f'*-40k_{name}.py'))
     assert len(files) == 2, files
     for path in files:
         cfg = Config.fromfile(path)
@@ -293,3 +294,41 @@ def test_vit_b_benchmark_configs_follow_the_literature(name, crop, weights,
         if 'edge' in heads:
             model = MODELS.build(cfg.model.decode_heads.edge)
             assert model._losses()[0].pos_weight == 0.95
+
+
+_DEFAULT_HOOKS = ('timer', 'logger', 'param_scheduler', 'checkpoint',
+                  'sampler_seed', 'rng_state', 'visualization',
+                  'model_identity')
+
+
+@pytest.mark.parametrize('config', LEAF_CONFIGS)
+def test_checkpoint_interval_follows_the_schedule(config):
+    """Every config has the full hook set, and an iteration schedule saves
+    at least every 5% of its length (tiny runs: every 50 iterations)."""
+    cfg = Config.fromfile(osp.join(REPO, config))
+    hooks = cfg.default_hooks
+    assert set(_DEFAULT_HOOKS) <= set(hooks), (config, sorted(hooks))
+    ckpt, train = hooks.checkpoint, cfg.train_cfg
+    if train.get('type') == 'IterBasedTrainLoop' or \
+            train.get('by_epoch') is False:
+        assert not ckpt.get('by_epoch', False), config
+        limit = max(math.ceil(0.05 * train.max_iters), 50)
+        assert 0 < ckpt.interval <= limit, (config, ckpt.interval,
+                                            train.max_iters)
+    else:  # epoch-based: a checkpoint every epoch or every 5% of them
+        assert ckpt.get('by_epoch') is True, config
+        assert ckpt.interval <= max(1, 0.05 * train.max_epochs), config
+
+
+@pytest.mark.parametrize('name,interval', [
+    ('schedule_20k.py', 1000), ('schedule_40k_dense-mt.py', 2000),
+    ('schedule_80k.py', 4000), ('schedule_160k.py', 8000),
+    ('schedule_300i.py', 50)])
+def test_schedule_files_carry_their_checkpoint_interval(name, interval):
+    cfg = Config.fromfile(osp.join(REPO, 'configs', '_base_', 'schedules',
+                                   name))
+    assert cfg.default_hooks.checkpoint.interval == interval
+    assert cfg.default_hooks.checkpoint.type == 'CheckpointHook'
+    assert set(_DEFAULT_HOOKS) <= set(cfg.default_hooks)
+    if interval != 50:
+        assert interval == cfg.train_cfg.max_iters // 20

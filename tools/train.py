@@ -44,6 +44,12 @@ def parse_args(argv=None):
         default=False,
         help='enable automatic-mixed-precision training (needs a GPU)')
     parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the lr linearly from the config\'s '
+        'auto_scale_lr.base_batch_size to the real total batch '
+        '(GPUs x batch per GPU), as mmengine\'s Runner does')
+    parser.add_argument(
         '--trust-checkpoint',
         action='store_true',
         help='the checkpoint given by --resume PATH or load_from is trusted: '
@@ -97,6 +103,15 @@ def merge_args(cfg, args):
         else:
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+
+    if args.auto_scale_lr:
+        scale = cfg.get('auto_scale_lr')
+        if not isinstance(scale, dict) or 'base_batch_size' not in scale:
+            raise SystemExit(
+                f'--auto-scale-lr: {args.config} has no auto_scale_lr = '
+                'dict(base_batch_size=N), the total batch its lr was set '
+                'for; add it to the config')
+        cfg.auto_scale_lr.enable = True
 
     if args.resume == 'auto':
         # The newest complete checkpoint, even when last_checkpoint is

@@ -10,7 +10,7 @@
 # and pass --cfg-options model.prompt.grouping_file=work_dirs/task_affinity/toy-multidomain.json
 _base_ = [
     '../_base_/models/clip_vit-tiny.py',
-    '../_base_/datasets/toy_multidomain.py', '../_base_/default_runtime.py'
+    '../_base_/datasets/toy_multidomain.py', '../_base_/default_runtime.py', '../_base_/default_hooks.py'
 ]
 model = dict(
     tasks={{_base_.tasks}},
@@ -44,3 +44,7 @@ custom_hooks = [
     dict(type='DeltaCheckpointHook'),
 ]
 randomness = dict(seed=0)
+# The lr above is for 1 x 16 images per step (the name's
+# 1xb16); tools/train.py --auto-scale-lr rescales it linearly to
+# the real total batch.
+auto_scale_lr = dict(enable=False, base_batch_size=16)

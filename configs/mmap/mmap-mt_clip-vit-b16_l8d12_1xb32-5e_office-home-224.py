@@ -11,7 +11,7 @@
 #         work_dirs/mmap-mt_clip-vit-b16_l8d12_1xb32-5e_office-home-224/best_mt_mean_top1_epoch_*.pth
 _base_ = [
     '../_base_/models/clip_vit-b16.py', '../_base_/datasets/office_home.py',
-    '../_base_/default_runtime.py'
+    '../_base_/default_runtime.py', '../_base_/default_hooks.py'
 ]
 model = dict(
     tasks={{_base_.tasks}},
@@ -44,7 +44,7 @@ test_cfg = dict(type='TestLoop')
 default_hooks = dict(
     checkpoint=dict(by_epoch=True, interval=1, max_keep_ckpts=2,
                     save_best='mt/mean/top1', rule='greater'))
-auto_scale_lr = dict(base_batch_size=32)
+auto_scale_lr = dict(enable=False, base_batch_size=32)
 # Checkpoints hold the prompts (and their optimizer state) plus the path and
 # fingerprint of the CLIP checkpoint, not the frozen CLIP weights.
 custom_hooks = [

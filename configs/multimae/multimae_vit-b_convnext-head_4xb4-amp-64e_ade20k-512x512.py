@@ -17,7 +17,7 @@
 # GPUs (16) are assumed. See ade20k.py for the augmentation details.
 _base_ = [
     '../_base_/datasets/ade20k.py',
-    '../_base_/default_runtime.py',
+    '../_base_/default_runtime.py', '../_base_/default_hooks.py',
 ]
 embed_dims = 768
 model = dict(
@@ -76,3 +76,7 @@ default_hooks = dict(
     visualization=dict(type='mmseg.SegVisualizationHook', draw=False))
 visualizer = dict(type='mmseg.SegLocalVisualizer', vis_backends=[
     dict(type='LocalVisBackend')], name='visualizer')
+# The lr above is for 4 x 4 images per step (the name's
+# 4xb4); tools/train.py --auto-scale-lr rescales it linearly to
+# the real total batch.
+auto_scale_lr = dict(enable=False, base_batch_size=16)

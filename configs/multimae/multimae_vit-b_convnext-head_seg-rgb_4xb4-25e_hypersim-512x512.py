@@ -20,7 +20,7 @@
 _base_ = [
     '../_base_/models/multimae_vit-b_nyuv2.py',
     '../_base_/datasets/hypersim.py',
-    '../_base_/default_runtime.py',
+    '../_base_/default_runtime.py', '../_base_/default_hooks.py',
 ]
 model = dict(
     backbone=dict(img_size=512),
@@ -40,3 +40,7 @@ val_cfg = dict()
 test_cfg = dict()
 default_hooks = dict(
     checkpoint=dict(by_epoch=True, interval=1, max_keep_ckpts=3))
+# The lr above is for 4 x 4 images per step (the name's
+# 4xb4); tools/train.py --auto-scale-lr rescales it linearly to
+# the real total batch.
+auto_scale_lr = dict(enable=False, base_batch_size=16)

@@ -29,7 +29,7 @@
 _base_ = [
     '../_base_/models/multimae_vit-b_nyuv2.py',
     '../_base_/datasets/nyuv2_depth.py',
-    '../_base_/default_runtime.py',
+    '../_base_/default_runtime.py', '../_base_/default_hooks.py',
 ]
 model = dict(
     backbone=dict(drop_path_rate=0.0),
@@ -55,4 +55,10 @@ train_cfg = dict(
     val_interval=250 * iters_per_epoch)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
-default_hooks = dict(checkpoint=dict(interval=250 * iters_per_epoch))
+# A checkpoint every 100 epochs (600 iterations, 5% of the run): a kill
+# loses at most that much.
+default_hooks = dict(checkpoint=dict(interval=100 * iters_per_epoch))
+# The lr above is for 8 x 16 images per step (the name's
+# 8xb16); tools/train.py --auto-scale-lr rescales it linearly to
+# the real total batch.
+auto_scale_lr = dict(enable=False, base_batch_size=128)

@@ -21,7 +21,7 @@
 # The backbone starts from the converted MultiMAE checkpoint.
 _base_ = [
     '../_base_/datasets/imagenet.py',
-    '../_base_/default_runtime.py',
+    '../_base_/default_runtime.py', '../_base_/default_hooks.py',
 ]
 embed_dims = 768
 model = dict(
@@ -79,7 +79,7 @@ param_scheduler = [
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=1)
 val_cfg = dict()
 test_cfg = dict()
-auto_scale_lr = dict(base_batch_size=1024)
+auto_scale_lr = dict(enable=False, base_batch_size=1024)
 default_hooks = dict(
     logger=dict(interval=100),
     checkpoint=dict(by_epoch=True, interval=1, max_keep_ckpts=3))

@@ -36,3 +36,7 @@ val_evaluator = [
 test_evaluator = val_evaluator
 # A checkpoint every 2,000 iterations (5% of the run).
 default_hooks = dict(checkpoint=dict(interval=2000))
+# The lr above is for 1 x 2 images per step (the name's
+# 1xb2); tools/train.py --auto-scale-lr rescales it linearly to
+# the real total batch.
+auto_scale_lr = dict(enable=False, base_batch_size=2)

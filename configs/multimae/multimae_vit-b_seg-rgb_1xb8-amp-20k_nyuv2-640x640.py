@@ -10,7 +10,7 @@
 _base_ = [
     '../_base_/models/multimae_vit-b_nyuv2.py',
     '../_base_/datasets/nyuv2_seg.py',
-    '../_base_/default_runtime.py',
+    '../_base_/default_runtime.py', '../_base_/default_hooks.py',
 ]
 model = dict(decode_heads=dict(depth=None))
 
@@ -32,3 +32,7 @@ test_cfg = dict(type='TestLoop')
 # A checkpoint every 994 iterations (5% of the run; every other one
 # with a validation): a kill loses at most that much.
 default_hooks = dict(checkpoint=dict(interval=994))
+# The lr above is for 1 x 8 images per step (the name's
+# 1xb8); tools/train.py --auto-scale-lr rescales it linearly to
+# the real total batch.
+auto_scale_lr = dict(enable=False, base_batch_size=8)

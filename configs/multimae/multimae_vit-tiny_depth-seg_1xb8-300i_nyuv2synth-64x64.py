@@ -19,7 +19,7 @@
 _base_ = [
     '../_base_/models/multimae_vit-tiny_nyuv2synth.py',
     '../_base_/datasets/nyuv2_synth.py',
-    '../_base_/default_runtime.py',
+    '../_base_/default_runtime.py', '../_base_/default_hooks.py',
 ]
 crop_size = (64, 64)
 scale = (85, 64)  # (w, h): 96 x 128 -> 64 x 85
@@ -58,3 +58,7 @@ test_cfg = dict(type='TestLoop')
 default_hooks = dict(
     logger=dict(interval=25), checkpoint=dict(interval=50))
 randomness = dict(seed=0)
+# The lr above is for 1 x 8 images per step (the name's
+# 1xb8); tools/train.py --auto-scale-lr rescales it linearly to
+# the real total batch.
+auto_scale_lr = dict(enable=False, base_batch_size=8)

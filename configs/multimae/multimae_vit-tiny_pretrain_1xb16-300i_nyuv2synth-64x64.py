@@ -10,7 +10,7 @@
 _base_ = [
     '../_base_/models/multimae_vit-b_pretrain.py',
     '../_base_/datasets/multimae_pretrain_synth.py',
-    '../_base_/default_runtime.py',
+    '../_base_/default_runtime.py', '../_base_/default_hooks.py',
 ]
 
 num_classes = 40  # NYUv2 40 classes; unlabelled (0 on disk) -> 255
@@ -85,3 +85,7 @@ custom_hooks = [
     dict(type='ReconstructionHook', max_samples=8),
 ]
 randomness = dict(seed=0)
+# The lr above is for 1 x 16 images per step (the name's
+# 1xb16); tools/train.py --auto-scale-lr rescales it linearly to
+# the real total batch.
+auto_scale_lr = dict(enable=False, base_batch_size=16)

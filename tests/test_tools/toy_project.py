@@ -140,7 +140,8 @@ class ToyVisHook(Hook):
 '''
 
 CONFIG = '''
-_base_ = ['{repo}/configs/_base_/default_runtime.py']
+_base_ = ['{repo}/configs/_base_/default_runtime.py',
+          '{repo}/configs/_base_/default_hooks.py']
 custom_imports = dict(imports=['toy_plugin'], allow_failed_imports=False)
 model = dict(type='ToyRegressor')
 _data = dict(type='ToyDataset', num=32)

@@ -10,6 +10,7 @@
 # layer-decayed AdamW (two bases may not both define optim_wrapper).
 # Validation at the end only: the boundary metric costs ~10 s per
 # 448 x 576 image (BoundaryMetric).
+_base_ = ['../default_hooks.py']
 max_iters = 40000
 param_scheduler = [
     dict(type='PolyLR', power=0.9, eta_min=0., by_epoch=False, begin=0,
@@ -19,3 +20,8 @@ train_cfg = dict(
     type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
+# A checkpoint every 2000 iterations
+# (5% of the schedule): a kill loses at most that much
+# (docs/crash_safety.md). A leaf that changes max_iters sets it too.
+default_hooks = dict(
+    logger=dict(interval=50), checkpoint=dict(interval=2000))

@@ -19,9 +19,11 @@ def test_vit_b_recipe_matches_the_paper():
     cfg = Config.fromfile(VIT_B)
     assert cfg.model.masking.num_encoded_tokens == 98
     opt = cfg.optim_wrapper.optimizer
+    # base lr 1e-4 per 256 images, as 8e-4 for the 8 x 256 of the name.
     assert (opt.type, opt.lr, opt.betas, opt.weight_decay) == (
-        'AdamW', 1e-4, (0.9, 0.95), 0.05)
-    assert cfg.auto_scale_lr == dict(enable=True, base_batch_size=256)
+        'AdamW', 8e-4, (0.9, 0.95), 0.05)
+    assert cfg.auto_scale_lr == dict(enable=True, base_batch_size=2048)
+    assert opt.lr * 256 / cfg.auto_scale_lr.base_batch_size == 1e-4
     assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
     assert cfg.param_scheduler[0].end == 40
     assert cfg.train_cfg.max_epochs == 1600
