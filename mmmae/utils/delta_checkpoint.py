@@ -264,7 +264,8 @@ class DeltaLoadReport:
             holds.
         delta_params (int): Values of the parameters among them.
         bases (list[tuple[str, int]]): Each base source as it is shown
-            (``base <path>``, ``pretrained <path>``, ``load_from <path>``)
+            (``base <path>`` for a whole model, ``pretrained <path> into
+            <module>`` for an ``init_cfg``)
             with the number of model tensors it set that the delta does not
             overwrite.
         missing (list[str]): Model tensors in neither the delta nor a base;
@@ -309,10 +310,8 @@ def _strip_module(state: Mapping[str, torch.Tensor]) -> Dict:
 
 
 def _source_label(source: dict, path: str) -> str:
-    if osp.basename(path).startswith('frozen_base'):
-        return f'base {path}'
     if not source['target'] and source['prefix'] is None:
-        return f'load_from {path}'
+        return f'base {path}'  # a frozen-base file or load_from
     where = f' (prefix {source["prefix"]})' if source['prefix'] else ''
     into = f' into {source["target"]}' if source['target'] else ''
     return f'pretrained {path}{where}{into}'
