@@ -3,6 +3,7 @@ model; a toy base/leaf pair checks that inheritance overrides what it should."""
 import glob
 import json
 import math
+import re
 import os.path as osp
 
 import pytest
@@ -332,3 +333,29 @@ def test_schedule_files_carry_their_checkpoint_interval(name, interval):
     assert set(_DEFAULT_HOOKS) <= set(cfg.default_hooks)
     if interval != 50:
         assert interval == cfg.train_cfg.max_iters // 20
+
+
+_NAME = re.compile(r'^[a-z0-9.-]+_[a-z0-9.-]+(_[a-z0-9.-]+)*_'
+                   r'(?P<gpus>\d+)xb(?P<batch>\d+)(-[a-z0-9.]+)*'
+                   r'-(?P<schedule>\d+[kie])_[a-z0-9.-]+\.py$')
+
+
+@pytest.mark.parametrize('config', LEAF_CONFIGS)
+def test_config_name_states_gpus_batch_and_schedule(config):
+    """{algorithm}_{backbone}..._{gpus}xb{batch}[-...]-{schedule}_{dataset}:
+    the name's batch is the config's, and auto_scale_lr's base is the
+    name's total batch."""
+    match = _NAME.match(osp.basename(config))
+    assert match, f'{config} does not follow the naming pattern'
+    cfg = Config.fromfile(osp.join(REPO, config))
+    gpus, batch = int(match['gpus']), int(match['batch'])
+    assert cfg.train_dataloader.batch_size == batch, config
+    assert cfg.auto_scale_lr.base_batch_size == gpus * batch, config
+    schedule = match['schedule']
+    train = cfg.train_cfg
+    if schedule.endswith('e'):
+        assert train.max_epochs == int(schedule[:-1]), config
+    else:
+        n = int(schedule[:-1]) * (1000 if schedule.endswith('k') else 1)
+        # 20k names a 19,875-iteration (200-epoch) NYUv2 run.
+        assert abs(train.max_iters - n) <= 0.01 * n, (config, train.max_iters)
