@@ -141,3 +141,16 @@ def test_sdpa_counts_qk_and_av():
 
     counter = _macs(Sdpa(), q, k, v)
     assert counter.total == 2 * 4 * 16 * 10 * 8 + 2 * 4 * 16 * 10 * 6
+
+
+def test_mmengine_misses_sdpa_which_we_count():
+    """On an attention block mmengine's counter (jit trace) skips
+    ``aten::scaled_dot_product_attention``: it agrees with ours on the
+    projections and lacks exactly QK^T and AV (docs/useful_tools.md)."""
+    from mmengine.analysis import get_model_complexity_info
+    B, N, D, H = 1, 17, 64, 4
+    attn = Attention(D, H).eval()
+    x = torch.randn(B, N, D)
+    theirs = get_model_complexity_info(attn, inputs=(x, ), show_table=False,
+                                       show_arch=False)['flops']
+    assert _macs(attn, x).total - theirs == 2 * B * H * N * N * (D // H)
