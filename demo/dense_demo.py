@@ -8,7 +8,10 @@ IMAGES is an rgb image or a folder of them; ``--depth`` the depth input
 (uint16 PNG, millimetres) or a folder of them, paired by file name. For an
 RGB-D model, ``--modalities rgb`` (or ``depth``) runs it on one input only.
 Built on :class:`mmmae.apis.MultiTaskDenseInferencer`; see
-docs/inference.md for the files written.
+docs/inference.md for the files written: a titled picture per input
+(depth with a colour bar in metres, label maps with a legend), the raw
+predictions, and a viewable ``*_vis.png`` twin of every raw depth and label
+map.
 """
 import argparse
 import os.path as osp

@@ -7,10 +7,14 @@ Example:
         --out-dir outputs/
 
 Writes, for an input named ``<stem>.png``:
-    <stem>.png          input | label overlay | depth colour map, side by side
-    <stem>_depth.png    predicted depth, uint16 millimetres (NYUv2 layout)
-    <stem>_semseg.png   predicted labels, uint8, class k stored as k + 1
-                        (0 stays free for "unlabelled", as in NYUv2)
+    <stem>.png             titled panels: input rgb, then per task the
+                           prediction (depth with a colour bar in metres,
+                           labels with a legend of the classes present)
+    <stem>_depth.png       predicted depth, uint16 millimetres (NYUv2 layout)
+    <stem>_depth_vis.png   its viewable twin: colour map and bar in metres
+    <stem>_semseg.png      predicted labels, uint8, class k stored as k + 1
+                           (0 stays free for "unlabelled", as in NYUv2)
+    <stem>_semseg_vis.png  its viewable twin: palette colours and legend
 
 Each file is written atomically (temporary name, fsync, rename). The demo
 refuses to start when one of these names is an input file (e.g. ``--out-dir``
@@ -25,6 +29,7 @@ import numpy as np
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 from mmmae.apis import inference_model, init_model  # noqa: E402
+from mmmae.apis.inferencers.drawing import task_panel  # noqa: E402
 from mmmae.engine.hooks.visualization_hook import read_display_image  # noqa: E402,E501
 from mmmae.utils.atomic_io import atomic_imwrite  # noqa: E402
 from mmmae.utils.output_guard import (OutputOverwritesInputError,  # noqa: E402,E501
@@ -55,7 +60,9 @@ def output_paths(args) -> dict:
     return dict(
         picture=osp.join(args.out_dir, f'{stem}.png'),
         depth=osp.join(args.out_dir, f'{stem}_depth.png'),
-        semseg=osp.join(args.out_dir, f'{stem}_semseg.png'))
+        depth_vis=osp.join(args.out_dir, f'{stem}_depth_vis.png'),
+        semseg=osp.join(args.out_dir, f'{stem}_semseg.png'),
+        semseg_vis=osp.join(args.out_dir, f'{stem}_semseg_vis.png'))
 
 
 def main(argv=None):
@@ -84,18 +91,27 @@ def main(argv=None):
     visualizer.dataset_meta = model.dataset_meta
     visualizer.add_datasample(stem, read_display_image(args.img), result,
                               draw_gt=False, out_file=outputs['picture'],
-                              with_labels=args.with_labels)
+                              with_labels=args.with_labels,
+                              input_title='input rgb')
     written = [outputs['picture']]
     if 'pred_depth_map' in result:
         depth = result.pred_depth_map.data[0].cpu().numpy()
         mm = np.clip(depth * 1000 + 0.5, 0, 65535).astype(np.uint16)
         atomic_imwrite(outputs['depth'], mm)
-        written.append(outputs['depth'])
+        twin = task_panel('depth', depth, 'depth prediction [m]')
+        atomic_imwrite(outputs['depth_vis'], twin[..., ::-1])
+        written += [outputs['depth'], outputs['depth_vis']]
     if 'pred_sem_seg' in result:
         labels = result.pred_sem_seg.data[0].cpu().numpy().astype(np.int64)
         atomic_imwrite(outputs['semseg'],
                        np.clip(labels + 1, 0, 255).astype(np.uint8))
-        written.append(outputs['semseg'])
+        # The twin shows class ids as the model counts them (the file
+        # stores k + 1), named from the model's dataset meta.
+        classes, palette = visualizer._classes_palette('semseg')
+        twin = task_panel('segmentation', labels, 'semseg prediction',
+                          palette, classes)
+        atomic_imwrite(outputs['semseg_vis'], twin[..., ::-1])
+        written += [outputs['semseg'], outputs['semseg_vis']]
     print('wrote ' + ', '.join(written))
 
 

@@ -432,6 +432,43 @@ def label_panel(label,
     return title_panel(panel, title) if title else panel
 
 
+# ------------------------------------------------------- other dense maps
+def normals_panel(normals: np.ndarray, title: Optional[str] = None,
+                  invalid_mask: Optional[np.ndarray] = None,
+                  min_side: int = MIN_SIDE) -> np.ndarray:
+    """(H, W, 3) unit normals as RGB = (xyz + 1) / 2, with that caption;
+    ``invalid_mask`` (default: zero or non-finite vectors) hatched."""
+    normals = np.asarray(normals, np.float32)
+    if invalid_mask is None:
+        invalid_mask = ~np.isfinite(normals).all(-1) | (
+            np.abs(normals).sum(-1) == 0)
+    rgb = ((np.clip(np.nan_to_num(normals), -1, 1) + 1) * 127.5).round()
+    return _flat_panel(rgb.astype(np.uint8), invalid_mask, title,
+                       ['RGB = (xyz + 1) / 2'], min_side)
+
+
+def grey_panel(prob: np.ndarray, title: Optional[str] = None,
+               invalid_mask: Optional[np.ndarray] = None,
+               min_side: int = MIN_SIDE) -> np.ndarray:
+    """(H, W) values in [0, 1] (boundary, saliency) grey, white = 1, with
+    that caption; ``invalid_mask`` (e.g. ignore 255) hatched."""
+    prob = np.asarray(prob, np.float32)
+    invalid = np.zeros(prob.shape, bool) if invalid_mask is None else \
+        np.asarray(invalid_mask, bool)
+    grey = np.where(invalid, 0, np.clip(np.nan_to_num(prob), 0, 1))
+    return _flat_panel(as_rgb((grey * 255).round().astype(np.uint8)),
+                       invalid, title, ['white = 1, black = 0'], min_side)
+
+
+def _flat_panel(rgb, invalid, title, caption, min_side) -> np.ndarray:
+    invalid = np.asarray(invalid, bool)
+    if invalid.any():
+        rgb = mark_invalid(rgb, invalid)
+        caption = list(caption) + ['hatched grey: no value / ignored']
+    panel = with_caption(enlarge(rgb, min_side), caption)
+    return title_panel(panel, title) if title else panel
+
+
 # ---------------------------------------------------------------- layout
 def pad_to(img: np.ndarray, height: int, width: int) -> np.ndarray:
     """``img`` at the top left of a white (height, width, 3) canvas."""

@@ -153,25 +153,12 @@ class MultiTaskLocalVisualizer(SegLocalVisualizer):
                              caption, self.min_side)
 
     def _scalar(self, data, kind, title, gt):
-        """normals / boundary / saliency as RGB, invalid hatched."""
+        """normals / boundary / saliency, invalid hatched."""
         if kind == 'normals':
-            normals = data.transpose(1, 2, 0)  # C H W -> H W C
-            rgb = ((np.clip(normals, -1, 1) + 1) * 127.5).round().astype(
-                np.uint8)
-            invalid = ~np.isfinite(normals).all(-1) | (
-                np.abs(normals).sum(-1) == 0)
-            caption = ['RGB = (xyz + 1) / 2']
-        else:
-            grey = data[0]
-            invalid = grey == 255 if gt else np.zeros(grey.shape, bool)
-            grey = np.where(invalid, 0, np.clip(grey, 0, 1))
-            rgb = A.as_rgb((grey * 255).round().astype(np.uint8))
-            caption = ['white = 1, black = 0']
-        if invalid.any():
-            rgb = A.mark_invalid(rgb, invalid)
-            caption.append('hatched grey: ignored')
-        panel = A.with_caption(A.enlarge(rgb, self.min_side), caption)
-        return A.title_panel(panel, title)
+            return A.normals_panel(data.transpose(1, 2, 0), title,
+                                   min_side=self.min_side)  # C H W -> H W C
+        invalid = data[0] == 255 if gt else None  # ignore in gt_edge/gt_sal
+        return A.grey_panel(data[0], title, invalid, self.min_side)
 
     def _task_rows(self, image, data_sample, draw_gt, draw_pred,
                    with_labels) -> List[list]:

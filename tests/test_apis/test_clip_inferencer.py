@@ -11,6 +11,7 @@ from mmmae.apis import (MultiTaskCLIPInferencer, UnknownTaskError,
                         inference_model, init_model)
 from mmmae.registry import INFERENCERS
 from mmmae.utils.output_guard import OutputOverwritesInputError
+from mmmae.visualization import annotate as A
 from test_inference import _config
 
 CLIP = ('configs/mmap/'
@@ -90,10 +91,18 @@ def test_inferencer_results_files_and_batching(model, images, tmp_path):
     from_array = inferencer(rgb, task='Art')['predictions'][0]
     np.testing.assert_allclose(from_array['pred_scores'],
                                first['pred_scores'], rtol=1e-5)
-    # Picture: the image enlarged 7x (32 -> 224 px) above the text strip
-    # (task + 2 classes).
+    # Picture: the task title, the 32x40 image enlarged 5x, then the text
+    # strip (prediction + the second class of the top-2).
     picture = out['visualization'][0]
-    assert picture.shape == (224 + 8 + 16 * 3, 280, 3)
+    assert picture.shape == (A.TITLE_HEIGHT + 160 + 4 + 2 * A.LINE, 200, 3)
+    assert (picture[:A.TITLE_HEIGHT] < 100).all(-1).sum() > 20
+    np.testing.assert_array_equal(
+        picture[A.TITLE_HEIGHT:A.TITLE_HEIGHT + 160],
+        np.repeat(np.repeat(cv2.imread(str(images / '0.png'))[..., ::-1],
+                            5, 0), 5, 1))
+    text = picture[A.TITLE_HEIGHT + 160:]
+    assert (text[:A.LINE + 4] < 100).all(-1).sum() > 20  # "pred: ..."
+    assert (text[A.LINE + 4:] < 100).all(-1).sum() > 20  # "top 2: ..."
     assert sorted(os.listdir(tmp_path)) == ['0.png', '1.png', '2.png']
     np.testing.assert_array_equal(
         cv2.imread(str(tmp_path / '0.png'))[..., ::-1], picture)

@@ -11,6 +11,8 @@ from mmmae.apis import (MultiTaskDenseInferencer, UnknownModalityError,
                         init_model)
 from mmmae.registry import INFERENCERS
 from mmmae.utils.output_guard import OutputOverwritesInputError
+from mmmae.visualization import annotate as A
+from mmmae.visualization import colorize_depth, depth_range
 from test_inference import _config
 
 
@@ -36,11 +38,16 @@ def test_registered_and_returns_task_arrays(data, checkpoint, tmp_path):
                         return_datasamples=True)['predictions'][0]
     np.testing.assert_allclose(sample.pred_depth_map.data[0].numpy(),
                                pred['depth'])
-    # Picture: a title strip, then input | semseg | depth panels.
+    # Picture: titled panels input | depth | semseg, 48x64 enlarged 4x.
     picture = out['visualization'][0]
-    assert picture.shape == (14 + 48, 3 * 64 + 2 * 2, 3)
+    assert (picture[:A.TITLE_HEIGHT, :256] < 100).all(-1).sum() > 20
+    np.testing.assert_array_equal(
+        picture[A.TITLE_HEIGHT:A.TITLE_HEIGHT + 192, :256],
+        np.repeat(np.repeat(cv2.imread(str(data / 'rgb' / '000000.png'))[
+            ..., ::-1], 4, 0), 4, 1))
     assert sorted(os.listdir(tmp_path / 'out')) == [
-        '000000.png', '000000_depth.png', '000000_semseg.png']
+        '000000.png', '000000_depth.png', '000000_depth_vis.png',
+        '000000_semseg.png', '000000_semseg_vis.png']
     on_disk = cv2.imread(str(tmp_path / 'out' / '000000.png'))[..., ::-1]
     np.testing.assert_array_equal(on_disk, picture)
     depth = cv2.imread(str(tmp_path / 'out' / '000000_depth.png'),
@@ -50,6 +57,29 @@ def test_registered_and_returns_task_arrays(data, checkpoint, tmp_path):
     labels = cv2.imread(str(tmp_path / 'out' / '000000_semseg.png'),
                         cv2.IMREAD_UNCHANGED)
     np.testing.assert_array_equal(labels, pred['semseg'])
+    # The viewable twins: the depth coloured on its stated range, the
+    # labels in the palette with a legend of the classes present.
+    rows, cols = A.map_box((48, 64))
+    twin = cv2.imread(str(tmp_path / 'out' / '000000_depth_vis.png'))[
+        ..., ::-1]
+    lo, hi = depth_range(pred['depth'])
+    np.testing.assert_array_equal(
+        twin[rows, cols][::4, ::4],
+        colorize_depth(pred['depth'], lo, hi, invalid_black=False))
+    twin = cv2.imread(str(tmp_path / 'out' / '000000_semseg_vis.png'))[
+        ..., ::-1]
+    palette = A.full_palette(inferencer._label_meta('segmentation')[1], 40)
+    np.testing.assert_array_equal(twin[rows, cols][::4, ::4],
+                                  palette[pred['semseg']])
+    key = twin[rows, 256 + A.GAP:]
+    fits = (192 - 4) // A.LINE
+    ids, more = A.legend_entries(pred['semseg'], max_items=fits)
+    if more:
+        ids = ids[:-1]
+    for i, idx in enumerate(ids):
+        y = 4 + A.LINE * i + A.SWATCH // 2
+        np.testing.assert_array_equal(key[y, 2 + A.SWATCH // 2],
+                                      palette[idx])
 
 
 def test_folder_array_batching_and_npy_depth(data, checkpoint, tmp_path):
@@ -66,7 +96,8 @@ def test_folder_array_batching_and_npy_depth(data, checkpoint, tmp_path):
                                one[1]['depth'], atol=1e-5)
     # Arrays are named by their index.
     assert sorted(os.listdir(tmp_path)) == [
-        '000000.png', '000000_depth.npy', '000000_semseg.png']
+        '000000.png', '000000_depth.npy', '000000_depth_vis.png',
+        '000000_semseg.png', '000000_semseg_vis.png']
     np.testing.assert_allclose(np.load(tmp_path / '000000_depth.npy'),
                                one[1]['depth'], atol=1e-5)
 
@@ -94,6 +125,39 @@ def test_rgbd_folders_and_modality_subsets(data, checkpoint):
                                           modalities='depth')
     out = depth_only(dict(depth=str(data / 'depth' / '000000.png')))
     assert out['predictions'][0]['semseg'].shape == (48, 64)
+
+
+def test_depth_input_and_prediction_share_one_scale(data, checkpoint,
+                                                    monkeypatch):
+    inferencer = MultiTaskDenseInferencer(_mean_readout(), checkpoint)
+    item = dict(rgb=str(data / 'rgb' / '000000.png'),
+                depth=str(data / 'depth' / '000000.png'))
+    drawn = []
+    real = A.depth_panel
+
+    def spy(depth, vmin, vmax, *args, **kwargs):
+        panel = real(depth, vmin, vmax, *args, **kwargs)
+        drawn.append((np.asarray(depth), vmin, vmax, panel))
+        return panel
+
+    monkeypatch.setattr(A, 'depth_panel', spy)
+    inferencer(item)
+    (d_in, lo_in, hi_in, p_in), (_, lo_pr, hi_pr, p_pr) = drawn
+    depth_mm = cv2.imread(item['depth'], cv2.IMREAD_UNCHANGED)
+    # one scale: the depth input's valid 2-98 %, for input and prediction
+    assert (lo_in, hi_in) == (lo_pr, hi_pr) == depth_range(depth_mm / 1e3)
+    rows, cols = A.map_box((48, 64))
+    np.testing.assert_array_equal(p_in[rows, 256:256 + A.GAP + A.BAR_WIDTH],
+                                  p_pr[rows, 256:256 + A.GAP + A.BAR_WIDTH])
+    # the input's invalid (0) pixels are hatched, the others coloured
+    shown = p_in[rows, cols][::4, ::4]
+    invalid = depth_mm == 0
+    assert invalid.any()
+    np.testing.assert_array_equal(
+        shown[~invalid],
+        colorize_depth(depth_mm / 1e3, lo_in, hi_in)[~invalid])
+    assert {tuple(c) for c in shown[invalid]} <= {
+        tuple(c) for c in np.asarray(A.HATCH)}
 
 
 def test_errors(data, checkpoint, tmp_path):
@@ -141,11 +205,14 @@ def test_every_task_kind(data, tmp_path):
                                atol=1e-4)
     assert pred['edge'].shape == (48, 64) and pred['edge'].dtype == \
         np.float32 and 0 <= pred['edge'].min() <= pred['edge'].max() <= 1
-    # input + four titled panels
-    assert out['visualization'][0].shape == (14 + 48, 5 * 64 + 4 * 2, 3)
+    # input + four titled panels, three a row
+    picture = out['visualization'][0]
+    assert picture.shape[0] > 2 * (A.TITLE_HEIGHT + 192)
+    assert picture.shape[1] > 3 * 256
     assert sorted(os.listdir(tmp_path)) == [
-        '000000.png', '000000_depth.png', '000000_edge.npy',
-        '000000_normals.npy', '000000_semseg.png']
+        '000000.png', '000000_depth.png', '000000_depth_vis.png',
+        '000000_edge.npy', '000000_normals.npy', '000000_semseg.png',
+        '000000_semseg_vis.png']
     np.testing.assert_array_equal(np.load(tmp_path / '000000_normals.npy'),
                                   pred['normals'])
     np.testing.assert_array_equal(np.load(tmp_path / '000000_edge.npy'),

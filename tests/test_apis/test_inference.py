@@ -9,6 +9,9 @@ import torch
 from mmengine.config import Config
 
 from mmmae.apis import inference_model, init_model
+from mmmae.visualization import annotate as A
+from mmmae.visualization import colorize_depth, depth_range
+from mmmae.visualization.local_visualizer import _palette
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -93,10 +96,26 @@ def test_image_demo_writes_pictures(data, checkpoint, tmp_path):
          str(cfg_path), checkpoint, '--out-dir', str(out)],
         capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    picture = cv2.imread(str(out / '000000.png'))
-    # input | predicted labels | predicted depth
-    assert picture.shape == (48, 3 * 64 + 2 * 2, 3)
+    picture = cv2.imread(str(out / '000000.png'))[..., ::-1]
+    # titled input (48x64 enlarged 4x), then a row per task
+    np.testing.assert_array_equal(
+        picture[A.TITLE_HEIGHT:A.TITLE_HEIGHT + 192, :256],
+        np.repeat(np.repeat(cv2.imread(img)[..., ::-1], 4, 0), 4, 1))
+    assert (picture[:A.TITLE_HEIGHT, :256] < 100).all(-1).sum() > 20
     depth = cv2.imread(str(out / '000000_depth.png'), cv2.IMREAD_UNCHANGED)
     assert depth.dtype == np.uint16 and depth.shape == (48, 64)
     labels = cv2.imread(str(out / '000000_semseg.png'), cv2.IMREAD_UNCHANGED)
     assert labels.min() >= 1 and labels.max() <= 40
+    # viewable twins of the raw files: depth on its stated range, labels
+    # (stored + 1) in the palette
+    rows, cols = A.map_box((48, 64))
+    twin = cv2.imread(str(out / '000000_depth_vis.png'))[..., ::-1]
+    lo, hi = depth_range(depth / 1000.)
+    expected = colorize_depth(depth / 1000., lo, hi, invalid_black=False)
+    # mm rounding may move a pixel by one colour-map step
+    assert np.abs(twin[rows, cols][::4, ::4].astype(int) - expected).max() \
+        <= 8
+    twin = cv2.imread(str(out / '000000_semseg_vis.png'))[..., ::-1]
+    palette = A.full_palette(_palette(40), 40)
+    np.testing.assert_array_equal(twin[rows, cols][::4, ::4],
+                                  palette[labels.astype(int) - 1])

@@ -2,15 +2,14 @@
 import os.path as osp
 from typing import List, Optional
 
-import cv2
 import numpy as np
 import torch.nn as nn
 
 from mmmae.registry import INFERENCERS
+from mmmae.visualization import annotate as A
 from ..classification import (build_classification_pipeline, is_classifier,
                               resolve_task)
 from .base import MMMAEInferencer
-from .drawing import fit
 
 
 @INFERENCERS.register_module()
@@ -38,8 +37,8 @@ class MultiTaskCLIPInferencer(MMMAEInferencer):
     ``pred_label`` (int), ``pred_class`` (str), ``pred_score`` (float),
     ``pred_scores`` ((C_task,) float32 softmax over the task's classes) and
     ``topk`` (``[(class, score), ...]``, best first); ``visualization``:
-    the image (enlarged to at least 224 px high) above a strip with the
-    task and the top classes.
+    the image (enlarged to at least 160 px) titled ``task <task>``, above
+    ``pred: <class> (<score>)`` and the next classes of the top-k.
     ``out_dir`` receives ``<name>.png`` (that picture) per input.
     """
 
@@ -89,21 +88,13 @@ class MultiTaskCLIPInferencer(MMMAEInferencer):
         pictures = []
         for item, sample, name in zip(inputs, preds, names):
             result = self._result(sample, topk)
-            img = self._image(item)
-            # Small images (32 px toys) get enlarged so the text reads.
-            scale = max(1, int(np.ceil(224 / img.shape[0])))
-            img = fit(img, (img.shape[0] * scale, img.shape[1] * scale))
-            lines = [f'task: {result["task"]}'] + [
-                f'{c}: {s:.2f}' for c, s in result['topk']]
-            # The classes on a white strip under the image: readable
-            # whatever the image looks like.
-            strip = np.full((8 + 16 * len(lines), img.shape[1], 3), 255,
-                            np.uint8)
-            for i, line in enumerate(lines):
-                cv2.putText(strip, line, (4, 16 + 16 * i),
-                            cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1,
-                            cv2.LINE_AA)
-            picture = np.concatenate([img, strip], axis=0)
+            # Small images (32 px toys) get enlarged so that the text
+            # under them (white strip, readable on any image) fits.
+            picture = A.classification_panel(
+                self._image(item), None, result['pred_class'],
+                result['pred_score'], title=f'task {result["task"]}',
+                extra=[f'top {i + 2}: {c} ({s:.2f})'
+                       for i, (c, s) in enumerate(result['topk'][1:])])
             self._show_and_save(picture, name, show, out_dir)
             pictures.append(picture)
         return pictures

@@ -2,18 +2,20 @@
 import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
+import cv2
 import numpy as np
 import torch.nn as nn
 from mmengine.logging import print_log
 
 from mmmae.registry import INFERENCERS
 from mmmae.utils.atomic_io import atomic_imwrite
-from mmmae.visualization import colorize_depth
+from mmmae.visualization import annotate as A
+from mmmae.visualization import depth_range
+from mmmae.visualization.local_visualizer import _palette
 from ..modalities import describe_modalities, restrict_input_modalities
 from .base import MMMAEInferencer
-from .drawing import fit, side_by_side, task_panel, titled
-
-CLASSIFICATION_KINDS = ('segmentation', 'parts')
+from .drawing import LABEL_KINDS as CLASSIFICATION_KINDS
+from .drawing import fit, task_panel
 
 
 @INFERENCERS.register_module()
@@ -44,12 +46,18 @@ class MultiTaskDenseInferencer(MMMAEInferencer):
     the input's size: depth (H, W) float32 metres; segmentation / parts
     (H, W) int64 class ids; normals (H, W, 3) float32 unit vectors; boundary
     / saliency (H, W) float32 probabilities. ``visualization``: per input
-    an (H', W', 3) RGB picture, the input then one titled panel per task.
+    an (H', W', 3) RGB picture, three panels a row: the input(s) (``input
+    rgb``; a depth input as ``input depth [m]``), then ``<task>
+    prediction`` per task: depth with a colour bar in metres (the depth
+    input's 2-98 % range when there is one, so input and prediction share
+    the scale, else the prediction's), label maps with a legend of the
+    classes present.
 
     Files in ``out_dir`` for an input named ``<name>``: ``<name>.png`` (the
     picture); ``<name>_<task>.png`` for depth (uint16 millimetres, or
     ``<name>_<task>.npy`` float metres with ``depth_format='npy'``) and for
-    label maps (uint8 class ids, uint16 beyond 255 classes);
+    label maps (uint8 class ids, uint16 beyond 255 classes), each with a
+    viewable twin ``<name>_<task>_vis.png`` (colour bar / legend);
     ``<name>_<task>.npy`` for normals, boundary and saliency.
     """
 
@@ -106,43 +114,81 @@ class MultiTaskDenseInferencer(MMMAEInferencer):
                 out[task] = data[0].float().numpy()
         return out
 
-    def _display_image(self, item, shape) -> np.ndarray:
-        """The input drawn as RGB uint8: rgb, else the depth colour map."""
+    def _label_meta(self, kind: str):
+        """(class names, palette) of a label task from the model's
+        dataset meta (parts: ``parts_classes``)."""
+        meta = self.model.dataset_meta or {}
+        prefix = 'parts_' if kind == 'parts' else ''
+        classes = meta.get(f'{prefix}classes')
+        palette = meta.get(f'{prefix}palette')
+        if palette is None and classes is not None:
+            palette = _palette(len(classes))
+        return classes, palette
+
+    def _input_depth(self, item) -> Optional[np.ndarray]:
+        """The depth input in metres ((H, W) float32), if one is used."""
+        item = item if isinstance(item, dict) else dict(rgb=item)
+        if 'depth' not in item or 'depth' not in self.input_modalities:
+            return None
+        value = item['depth']
+        if not isinstance(value, np.ndarray):
+            value = cv2.imread(str(value), cv2.IMREAD_UNCHANGED)
+            if value is None:
+                return None
+        depth = value.astype(np.float32)
+        if value.dtype == np.uint16:
+            depth /= 1000.
+        return depth.reshape(depth.shape[:2])
+
+    def _input_panels(self, item, shape, vrange, note) -> List[np.ndarray]:
+        """Titled pictures of the inputs the model reads (rgb, depth)."""
         item = item if isinstance(item, dict) else dict(rgb=item)
         from mmmae.engine.hooks.visualization_hook import read_display_image
-        for m in ('rgb', ) + tuple(k for k in item if k != 'rgb'):
-            if m not in item or m not in self.input_modalities:
-                continue
+        used = [m for m in item if m in self.input_modalities]
+        panels = []
+        for m in used:
             value = item[m]
+            if m == 'depth':
+                depth = fit(self._input_depth(item), shape)
+                lo, hi = vrange
+                panels.append(A.depth_panel(
+                    depth, lo, hi, None, 'input depth [m]',
+                    caption=[f'scale {lo:.2f}-{hi:.2f} m ({note})',
+                             'hatched grey: no depth']))
+                continue
             if isinstance(value, np.ndarray):
-                if value.ndim == 3:
-                    return fit(value.astype(np.uint8), shape)
-                depth = value.astype(np.float32)
-                if value.dtype == np.uint16:
-                    depth /= 1000.
-                return fit(colorize_depth(depth), shape)
-            return fit(read_display_image(str(value)), shape)
-        return np.zeros(tuple(shape) + (3, ), np.uint8)
+                img = value.astype(np.uint8)
+            else:
+                img = read_display_image(str(value))
+            panels.append(A.title_panel(A.enlarge(fit(A.as_rgb(img), shape)),
+                                        f'input {m}'))
+        return panels
 
     def visualize(self, inputs: list, preds: list, names: List[str],
                   show: bool = False, out_dir: Optional[str] = None,
                   with_input: bool = True) -> List[np.ndarray]:
-        palette = (self.model.dataset_meta or {}).get('palette')
         pictures = []
         for item, sample, name in zip(inputs, preds, names):
             arrays = self.task_arrays(sample)
             shape = next(iter(arrays.values())).shape[:2]
-            panels = []
-            if with_input:
-                shown = '+'.join(m for m in self.input_modalities
-                                 if m in (item if isinstance(item, dict)
-                                          else dict(rgb=item)))
-                panels.append(titled(self._display_image(item, shape),
-                                     f'input ({shown})'))
+            depth_in = self._input_depth(item)
+            depth_pred = [arrays[t] for t, k in self.tasks.items()
+                          if k == 'depth']
+            vrange, note = None, 'prediction 2-98 %'
+            if depth_in is not None:
+                vrange, note = depth_range(depth_in), 'depth input 2-98 %'
+            elif depth_pred:
+                vrange = depth_range(depth_pred[0])
+            panels = self._input_panels(item, shape, vrange, note) \
+                if with_input else []
             for task, kind in self.tasks.items():
-                panels.append(titled(task_panel(kind, arrays[task], palette),
-                                     task))
-            picture = side_by_side(panels)
+                classes, palette = self._label_meta(kind)
+                panels.append(task_panel(kind, arrays[task],
+                                         f'{task} prediction'
+                                         + (' [m]' if kind == 'depth' else
+                                            ''), palette, classes, vrange,
+                                         note))
+            picture = A.grid(panels, ncols=3)
             self._show_and_save(picture, name, show, out_dir)
             pictures.append(picture)
         return pictures
@@ -155,6 +201,8 @@ class MultiTaskDenseInferencer(MMMAEInferencer):
                                                    and depth_format == 'png')
             ext = 'png' if png else 'npy'
             files.append(osp.join(out_dir, f'{name}_{task}.{ext}'))
+            if kind in CLASSIFICATION_KINDS or kind == 'depth':
+                files.append(osp.join(out_dir, f'{name}_{task}_vis.png'))
         return files
 
     def postprocess(self, preds: list, visualization: list,
@@ -188,3 +236,10 @@ class MultiTaskDenseInferencer(MMMAEInferencer):
                 atomic_imwrite(f'{stem}.png', mm)
             else:
                 self._save_npy(f'{stem}.npy', x.astype(np.float32))
+            if kind in CLASSIFICATION_KINDS or kind == 'depth':
+                # The raw file is for programs; its twin for eyes.
+                names, palette = self._label_meta(kind)
+                twin = task_panel(kind, x, f'{task} prediction'
+                                  + (' [m]' if kind == 'depth' else ''),
+                                  palette, names)
+                atomic_imwrite(f'{stem}_vis.png', twin[..., ::-1])
