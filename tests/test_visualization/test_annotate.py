@@ -158,3 +158,22 @@ def test_classification_panel_colours_right_and_wrong():
     green = (text_r[..., 1] > 100) & (text_r[..., 0] < 80)
     red = (text_w[..., 0] > 150) & (text_w[..., 1] < 80)
     assert green.sum() > 10 and red.sum() > 10
+
+
+def test_normals_and_grey_panels_hatch_what_has_no_value():
+    normals = np.zeros((20, 20, 3), np.float32)
+    normals[..., 2] = 1  # facing the camera: (0, 0, 1) -> (128, 128, 255)
+    normals[:4] = 0  # no normal
+    out = A.normals_panel(normals, 'normals GT', min_side=1)
+    body = out[A.TITLE_HEIGHT:A.TITLE_HEIGHT + 20]
+    np.testing.assert_array_equal(body[10, 10], [128, 128, 255])
+    greys = {tuple(c) for c in np.asarray(A.HATCH)}
+    assert {tuple(c) for c in body[:4].reshape(-1, 3)} <= greys
+    assert out.shape[0] == A.TITLE_HEIGHT + 20 + 4 + 2 * A.LINE  # captions
+    edge = np.zeros((20, 20), np.float32)
+    edge[:, 10:] = 1
+    edge[0] = 255  # ignored
+    out = A.grey_panel(edge, 'boundary GT', edge == 255, min_side=1)
+    body = out[A.TITLE_HEIGHT:A.TITLE_HEIGHT + 20]
+    assert (body[5, 2] == 0).all() and (body[5, 15] == 255).all()
+    assert {tuple(c) for c in body[0].reshape(-1, 3)} <= greys
