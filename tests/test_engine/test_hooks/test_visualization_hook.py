@@ -119,3 +119,16 @@ def test_depth_input_file_is_drawn_as_colour_map(tmp_path):
     img = read_display_image(str(tmp_path / 'd.png'))
     assert img.shape == (8, 8, 3) and img.dtype == np.uint8
     assert img.std() > 0
+
+
+def test_input_title_names_what_is_shown_and_the_other_inputs(tmp_path):
+    MultiTaskLocalVisualizer.get_instance(f'vis_{tmp_path.name}')
+    cv2.imwrite(str(tmp_path / 'd.png'), np.full((8, 8), 1500, np.uint16))
+    cv2.imwrite(str(tmp_path / 'c.png'), np.zeros((8, 8, 3), np.uint8))
+    hook = MultiTaskVisualizationHook(draw=True)
+    s = _sample(tmp_path / 'd.png')
+    s.set_metainfo(dict(modalities=('depth', )))
+    assert hook._image(s)[1] == 'input depth'
+    s = _sample(tmp_path / 'c.png')
+    s.set_metainfo(dict(modalities=('rgb', 'depth')))
+    assert hook._image(s)[1] == 'input rgb (+depth)'
