@@ -1,8 +1,10 @@
 """tools/misc/publish_model.py: run state stripped, sha256 in the name, a
 delta checkpoint published alone or merged with its base."""
+import copy
 import hashlib
 import importlib.util
 import os.path as osp
+import pathlib
 import shutil
 import subprocess
 import sys
@@ -18,8 +20,9 @@ from mmseg.structures import SegDataSample
 from torch.utils.data import DataLoader
 
 from mmmae.registry import MODELS
-from mmmae.utils import load_checkpoint_file
-from mmmae.utils.delta_checkpoint import (DELTA_KEY, MissingBaseCheckpointError,
+from mmmae.utils import UnsafeCheckpointError, load_checkpoint_file
+from mmmae.utils.delta_checkpoint import (DELTA_KEY, BaseFileChangedError,
+                                          MissingBaseCheckpointError,
                                           WrongBaseCheckpointError,
                                           frozen_parameter_names,
                                           load_checkpoint)
@@ -50,14 +53,14 @@ def _batch(items):
                 data_samples=samples)
 
 
-def _train(work_dir, seed=0, delta=True):
+def _train(work_dir, seed=0, delta=True, model=MODEL):
     """Two iterations; ``meta['cfg']`` holds the model config, as a
     config-file run's checkpoints do."""
     hooks = [dict(type='DeltaCheckpointHook', save_delta=delta),
              dict(type='ModelIdentityHook')]
     runner = Runner(
-        model=MODEL, work_dir=str(work_dir),
-        cfg=Config(dict(model=MODEL, default_scope='mmmae')),
+        model=model, work_dir=str(work_dir),
+        cfg=Config(dict(model=model, default_scope='mmmae')),
         train_dataloader=DataLoader(list(range(2)), batch_size=2,
                                     collate_fn=_batch),
         train_cfg=dict(by_epoch=False, max_iters=2),
@@ -68,7 +71,8 @@ def _train(work_dir, seed=0, delta=True):
         custom_hooks=hooks, randomness=dict(seed=seed),
         default_scope='mmmae', experiment_name=uuid.uuid4().hex)
     runner.train()
-    state = {k: v.detach().clone() for k, v in runner.model.state_dict().items()}
+    state = {k: v.detach().clone()
+             for k, v in runner.model.state_dict().items()}
     return str(work_dir / 'iter_2.pth'), state
 
 
@@ -164,6 +168,32 @@ def test_missing_or_wrong_base_is_named(run, tmp_path):
     assert not list(tmp_path.glob('a-*.pth')) + list(tmp_path.glob('b-*.pth'))
 
 
+def test_merge_with_a_pretrained_backbone_base(tmp_path):
+    """The base is a pre-trained backbone file (``init_cfg``): merging needs
+    the model, which the config stored in the checkpoint builds."""
+    torch.manual_seed(3)
+    pretrained = tmp_path / 'backbone.pth'
+    backbone = MODELS.build(MODEL['backbone'])
+    torch.save(dict(state_dict={k: v for k, v in backbone.state_dict().items()
+                                if not k.startswith('prompt.')}), pretrained)
+    model_cfg = copy.deepcopy(MODEL)
+    model_cfg['backbone']['init_cfg'] = dict(type='Pretrained',
+                                             checkpoint=str(pretrained))
+    delta, expected = _train(tmp_path / 'run', model=model_cfg)
+    assert not list((tmp_path / 'run').glob('frozen_base-*'))
+    out = _tool().main([delta, str(tmp_path / 'pub.pth')])
+    _check_published(out, delta=False)
+    model = _fresh()
+    mmengine_load(model, out, strict=True)
+    _assert_state(model, expected)
+    # The pre-trained file changed: its recorded sha256 is named.
+    sha = load_checkpoint_file(delta)['meta'][DELTA_KEY]['sources'][0][
+        'sha256']
+    torch.save(dict(state_dict={}), pretrained)
+    with pytest.raises(BaseFileChangedError, match=f'recorded {sha[:12]}'):
+        _tool().main([delta, str(tmp_path / 'pub2.pth')])
+
+
 def test_cli_errors_are_one_line(run, tmp_path):
     not_ckpt = tmp_path / 'list.pth'
     torch.save([1, 2, 3], not_ckpt)
@@ -174,3 +204,17 @@ def test_cli_errors_are_one_line(run, tmp_path):
     assert proc.stderr.strip().splitlines()[-1] == (
         f'ValueError: {not_ckpt} is not a model checkpoint: expected a '
         'dict with a "state_dict" entry (or a dict of tensors), got list')
+
+
+def test_unsafe_checkpoint_needs_trust(run, tmp_path):
+    delta, _ = run
+    ckpt = load_checkpoint_file(delta)
+    ckpt['meta']['where'] = pathlib.PurePosixPath('/data')  # not allowlisted
+    unsafe = str(tmp_path / 'unsafe.pth')
+    torch.save(ckpt, unsafe)
+    with pytest.raises(UnsafeCheckpointError, match='unsafe.pth'):
+        _tool().main([unsafe, str(tmp_path / 'u.pth'), '--delta-only'])
+    assert not list(tmp_path.glob('u-*.pth'))
+    out = _tool().main([unsafe, str(tmp_path / 'u.pth'), '--delta-only',
+                        '--trust-checkpoint'])
+    assert osp.isfile(out)

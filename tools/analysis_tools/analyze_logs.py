@@ -33,7 +33,8 @@ from difflib import get_close_matches
 from typing import Dict, List, Optional
 
 # Run from a checkout without `pip install -e .`.
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+sys.path.insert(
+    0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from mmmae.utils.atomic_io import DiskFullError, atomic_write_bytes  # noqa: E402,E501
 

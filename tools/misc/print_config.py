@@ -16,7 +16,8 @@ from mmengine.config import DictAction
 from mmengine.fileio import dump
 
 # Run from a checkout without `pip install -e .`.
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+sys.path.insert(
+    0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from mmmae.utils import (ConfigKeyError, ConfigNotFoundError,  # noqa: E402
                          UnknownTypeError, load_config)

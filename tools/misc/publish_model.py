@@ -29,7 +29,8 @@ from mmengine.runner.checkpoint import get_state_dict, weights_to_cpu
 from mmengine.utils import import_modules_from_strings
 
 # Run from a checkout without `pip install -e .`.
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+sys.path.insert(
+    0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 from mmmae.registry import MODELS  # noqa: E402
 from mmmae.utils import (ConfigKeyError, ConfigNotFoundError,  # noqa: E402
