@@ -20,7 +20,9 @@ from mmmae.utils import (ConfigNotFoundError, CorruptCheckpointError,  # noqa: E
                          register_all_modules, setup_cpu_distributed,
                          trust_checkpoint)
 from mmmae.utils.config_errors import ConfigKeyError  # noqa: E402
+from mmmae.utils.amp_dtype import AMP_DTYPES, set_amp_dtype  # noqa: E402
 from mmmae.utils.atomic_io import DiskFullError  # noqa: E402
+from mmmae.utils.compile_check import resolve_compile  # noqa: E402
 from mmmae.utils.resume import find_resume_checkpoint  # noqa: E402
 
 CLEAR_ERRORS = (ConfigNotFoundError, UnknownTypeError, UnsafeCheckpointError,
@@ -43,6 +45,11 @@ def parse_args(argv=None):
         action='store_true',
         default=False,
         help='enable automatic-mixed-precision training (needs a GPU)')
+    parser.add_argument(
+        '--amp-dtype',
+        choices=AMP_DTYPES,
+        help='autocast dtype of AMP training (default: fp16); needs --amp '
+        'or an AmpOptimWrapper config')
     parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
@@ -103,6 +110,11 @@ def merge_args(cfg, args):
         else:
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.amp_dtype:
+        try:
+            set_amp_dtype(cfg, args.amp_dtype)
+        except ValueError as e:
+            raise SystemExit(f'--amp-dtype: {e}')
 
     if args.auto_scale_lr:
         scale = cfg.get('auto_scale_lr')
@@ -137,6 +149,8 @@ def main(argv=None):
     cfg = load_config(args.config, args.cfg_options)
     register_all_modules()
     cfg = merge_args(cfg, args)
+    # cfg.compile that cannot work here: warn and train eagerly.
+    resolve_compile(cfg)
     setup_cpu_distributed(cfg, args.launcher)
 
     runner = build_runner(cfg)

@@ -1,0 +1,73 @@
+"""cfg.compile falls back to eager, with a warning naming the reason, when
+torch.compile cannot work here."""
+import pytest
+from mmengine.config import Config
+
+from mmmae.utils.compile_check import (compile_options, failure_reason,
+                                       probe_compile, resolve_compile)
+
+DYNAMO_TAIL = """Traceback (most recent call last):
+  File "<string>", line 8, in <module>
+torch._inductor.exc.InductorError: InvalidCxxCompiler: No working C++ \
+compiler found in torch._inductor.config.cpp.cxx: (None, '/no/g++')
+
+Set TORCHDYNAMO_VERBOSE=1 for the internal stack trace (please do this \
+especially if you're reporting a bug to PyTorch).
+"""
+
+
+def test_reason_is_the_exception_line_not_dynamos_advice():
+    reason = failure_reason(DYNAMO_TAIL, 1)
+    assert reason.startswith('torch._inductor.exc.InductorError')
+    assert 'No working C++ compiler' in reason
+    assert failure_reason('torch 1.13 has no torch.compile\n', 1) == \
+        'torch 1.13 has no torch.compile'
+    assert failure_reason('', 139) == 'exit status 139'
+
+
+def test_compile_options():
+    assert compile_options(None) is None and compile_options(False) is None
+    assert compile_options(True) == {}
+    assert compile_options(dict(backend='eager')) == dict(backend='eager')
+    with pytest.raises(TypeError, match='cfg.compile must be a bool'):
+        compile_options('yes')
+
+
+def test_a_failing_backend_turns_compile_off_with_the_reason(capsys):
+    seen = []
+
+    def broken(backend, options):
+        seen.append((backend, options))
+        return 'InvalidCxxCompiler: No working C++ compiler found'
+
+    cfg = Config(dict(compile=dict(backend='inductor', mode='default')))
+    reason = resolve_compile(cfg, probe=broken)
+    assert reason == 'InvalidCxxCompiler: No working C++ compiler found'
+    assert cfg.compile is False
+    assert seen == [('inductor', dict(mode='default'))]
+    out = capsys.readouterr()
+    log = out.out + out.err
+    assert 'No working C++ compiler' in log and 'without compilation' in log
+
+
+def test_a_working_backend_keeps_compile_and_off_is_not_probed():
+    cfg = Config(dict(compile=True))
+    assert resolve_compile(cfg, probe=lambda b, o: None) is None
+    assert cfg.compile is True
+    for off in (None, False):
+        cfg = Config(dict(compile=off))
+        resolve_compile(cfg, probe=lambda b, o: pytest.fail('probed'))
+
+
+@pytest.mark.slow
+def test_probe_names_a_missing_cxx_compiler(monkeypatch):
+    # A real inductor failure: torch reads the C++ compiler from $CXX.
+    monkeypatch.setenv('CXX', '/nonexistent/g++')
+    reason = probe_compile(device='cpu')
+    assert reason is not None
+    assert 'C++ compiler' in reason and '/nonexistent/g++' in reason
+
+
+@pytest.mark.slow
+def test_probe_passes_where_compile_works():
+    assert probe_compile(backend='eager', device='cpu') is None
