@@ -86,3 +86,10 @@ LOG_PROCESSORS = Registry('log_processor', parent=MMENGINE_LOG_PROCESSORS,
                           locations=['mmmae.engine'])
 INFERENCERS = Registry('inferencer', parent=MMENGINE_INFERENCERS,
                        locations=['mmmae.apis'])
+# Data, not classes: the kinds of map a pipeline handles (ModalityKind
+# instances) and the functions that decode their files. mmengine has no
+# registries of either to be children of.
+MODALITY_KINDS = Registry('modality kind', scope='mmmae',
+                          locations=['mmmae.datasets.modality_kinds'])
+MODALITY_LOADERS = Registry('modality loader', scope='mmmae',
+                            locations=['mmmae.datasets.transforms.loaders'])

@@ -160,7 +160,9 @@ def _load_item(item: Dict[str, ImageLike], loader, modalities) -> dict:
             raise ValueError(f'an rgb array must be (H, W, 3), got '
                              f'{arr.shape}')
         results[m] = arr
-        kinds[m] = KIND_OF_MODALITY[m]
+        # The config's kind for the name (e.g. ir -> infrared), else default.
+        kinds[m] = getattr(loader, 'modality_kinds', {}).get(m) or \
+            KIND_OF_MODALITY[m]
     shapes = {m: results[m].shape[:2] for m in modalities}
     if len(set(shapes.values())) != 1:
         raise ValueError(f'input modalities differ in size (H, W): {shapes}')

@@ -3,7 +3,8 @@
 ``LoadMultiModalFromFile`` records every map it loads in
 ``results['field_kinds']`` ({key: kind}); geometric transforms then treat all
 of them alike, so every modality and target stays pixel-aligned. The kind
-decides the interpolation and the padding value:
+(a registered :class:`~mmmae.datasets.modality_kinds.ModalityKind`) decides
+the interpolation, the padding value and what a flip does:
 
 * ``image`` (rgb): bilinear, pads 0;
 * ``depth`` (metres, 0 = invalid): nearest, so invalid pixels never blend
@@ -15,26 +16,77 @@ decides the interpolation and the padding value:
   horizontal flip negates x, a vertical one y (``flip_map``);
 * ``edge`` (boundaries {0, 1}, 255 = ignore) and ``binary`` (saliency {0, 1},
   255 = ignore): nearest, so they stay binary; pad 255, as the multi-task
-  literature pads them (InvPT ``PadImage``).
+  literature pads them (InvPT ``PadImage``);
+* any registered kind: its own ``interpolation``, ``pad_value``,
+  ``flip_negate`` and ``unit_vectors``.
+
+``INTERPOLATION`` ({kind: cv2 flag}), ``PAD_VALUE`` ({kind: value}) and
+``KIND_OF_MODALITY`` ({name: kind}) are read-only views of the registry, so
+kinds registered later appear in them too.
 """
-from typing import Callable, Dict
+from typing import Callable, Dict, Iterator, Mapping
 
 import cv2
 import numpy as np
 
+from ..modality_kinds import (BUILTIN_KIND_OF, CV2_INTERPOLATION,
+                              ModalityKind, UnknownModalityKindError,
+                              default_kind_of, get_modality_kind,
+                              modality_kind_names)
 from ..tasks import TASK_FIELDS
 
+
+class _KindView(Mapping):
+    """Read-only {kind: attribute} view of the registered modality kinds."""
+
+    def __init__(self, attr: Callable[[ModalityKind], object]):
+        self._attr = attr
+
+    def __getitem__(self, kind: str):
+        return self._attr(get_modality_kind(kind))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(modality_kind_names())
+
+    def __len__(self) -> int:
+        return len(modality_kind_names())
+
+
+class _NameView(Mapping):
+    """{modality or task name: kind}: the built-in names, then every
+    registered kind under its own name."""
+
+    def __getitem__(self, name: str) -> str:
+        return default_kind_of(name)
+
+    def __iter__(self) -> Iterator[str]:
+        extra = [k for k in modality_kind_names() if k not in BUILTIN_KIND_OF]
+        return iter(list(BUILTIN_KIND_OF) + extra)
+
+    def __len__(self) -> int:
+        return len(list(iter(self)))
+
+
 # Kind of a map loaded as an input modality (targets: TASK_FIELDS).
-KIND_OF_MODALITY = dict(rgb='image', depth='depth', semseg='label',
-                        normals='normals', edge='edge', sal='binary',
-                        parts='label')
+KIND_OF_MODALITY = _NameView()
 TARGET_KEYS = {task: f.key for task, f in TASK_FIELDS.items()}
-# INTER_NEAREST_EXACT samples at pixel centres like INTER_LINEAR does;
-# plain INTER_NEAREST is shifted by up to half an output pixel.
-_NEAREST = getattr(cv2, 'INTER_NEAREST_EXACT', cv2.INTER_NEAREST)
-INTERPOLATION = dict(image=cv2.INTER_LINEAR, depth=_NEAREST, label=_NEAREST,
-                     normals=cv2.INTER_LINEAR, edge=_NEAREST, binary=_NEAREST)
-PAD_VALUE = dict(image=0, depth=0, label=255, normals=0, edge=255, binary=255)
+INTERPOLATION = _KindView(lambda k: k.cv2_interpolation)
+PAD_VALUE = _KindView(lambda k: k.pad_value)
+
+
+def modality_kind_of(results: dict, name: str) -> ModalityKind:
+    """The kind of modality ``name`` in ``results``: as loaded
+    (``field_kinds``), else the name's default.
+
+    Raises:
+        UnknownModalityKindError: no kind (names the modality and sample).
+    """
+    kind = (results.get('field_kinds') or {}).get(name)
+    try:
+        return get_modality_kind(kind or default_kind_of(name))
+    except UnknownModalityKindError as err:
+        raise UnknownModalityKindError(
+            f'{err} (sample {results.get("img_path")})') from None
 
 
 def spatial_fields(results: dict) -> Dict[str, str]:
@@ -64,9 +116,12 @@ def resize_map(arr: np.ndarray, kind: str, size_hw) -> np.ndarray:
     h, w = int(size_hw[0]), int(size_hw[1])
     if arr.shape[:2] == (h, w):
         return arr
-    if kind == 'normals':
+    spec = get_modality_kind(kind)
+    if spec.unit_vectors:
         return resize_normals(arr, (h, w))
-    out = cv2.resize(arr, (w, h), interpolation=INTERPOLATION[kind])
+    out = cv2.resize(arr, (w, h), interpolation=spec.cv2_interpolation)
+    if out.ndim == 2 and arr.ndim == 3:  # cv2 drops a single channel axis
+        out = out[..., None]
     return out
 
 
@@ -83,7 +138,8 @@ def resize_normals(normals: np.ndarray, size_hw) -> np.ndarray:
     h, w = int(size_hw[0]), int(size_hw[1])
     normals = normals.astype(np.float32)
     valid = (normals != 0).any(-1).astype(np.uint8)
-    valid = cv2.resize(valid, (w, h), interpolation=_NEAREST).astype(bool)
+    valid = cv2.resize(valid, (w, h), interpolation=CV2_INTERPOLATION[
+        'nearest']).astype(bool)
     out = cv2.resize(normals, (w, h), interpolation=cv2.INTER_LINEAR)
     norm = np.linalg.norm(out, axis=-1, keepdims=True)
     valid &= norm[..., 0] > 1e-6
@@ -92,7 +148,8 @@ def resize_normals(normals: np.ndarray, size_hw) -> np.ndarray:
 
 
 def flip_map(arr: np.ndarray, kind: str, direction: str) -> np.ndarray:
-    """Flip one map; a normals map also negates the flipped axis.
+    """Flip one map; a normals map also negates the flipped axis (any kind:
+    its ``flip_negate`` channel).
 
     Normals are in the camera frame (x right, y down), so mirroring the
     image left-right mirrors x (the multi-task literature's
@@ -100,9 +157,12 @@ def flip_map(arr: np.ndarray, kind: str, direction: str) -> np.ndarray:
     it upside down mirrors y.
     """
     out = cv2.flip(arr, 1 if direction == 'horizontal' else 0)
-    if kind == 'normals':
+    if out.ndim == 2 and arr.ndim == 3:  # cv2 drops a single channel axis
+        out = out[..., None]
+    channel = get_modality_kind(kind).negated_channel(direction)
+    if channel is not None:
         out = out.copy()
-        out[..., 0 if direction == 'horizontal' else 1] *= -1
+        out[..., channel] *= -1
     return out
 
 

@@ -14,11 +14,20 @@ this package meet:
   ``LabelMap``, whose boundaries are computed (``mmmae.datasets.edges``);
 * sal: 8-bit PNG, salient where ``v / 255 > 0.5`` (the literature thresholds
   the distilled grey-level maps);
-* depth: additionally a float ``.npy`` in metres (NYUD-MT).
+* depth: additionally a float ``.npy`` in metres (NYUD-MT);
+* float maps (any modality, e.g. depth in metres): 32-bit float TIFF,
+  OpenEXR (when this OpenCV build has the codec and
+  ``OPENCV_IO_ENABLE_OPENEXR=1`` was set before ``cv2`` was imported), and
+  "packed" float32 PNG: an 8-bit RGBA PNG whose R, G, B, A bytes are the
+  little-endian bytes of one float32 per pixel (PNG itself has no float
+  type); :func:`encode_float32_png` writes one.
 """
+import os
 import os.path as osp
 from typing import Optional, Sequence
 
+import cv2
+import mmengine.fileio as fileio
 import numpy as np
 
 from ..edges import label_boundaries
@@ -60,7 +69,19 @@ def mat_label_map(path: str, key: str = 'LabelMap') -> np.ndarray:
 
 def depth_from_npy(path: str) -> np.ndarray:
     """Float metres from a (H, W) or (H, W, 1) ``.npy``; NaN -> 0."""
-    depth = load_npy(path)
+    return depth_from_array(load_npy(path), path)
+
+
+def depth_from_array(depth: np.ndarray, path: str) -> np.ndarray:
+    """Check decoded depth in metres: NaN and +inf -> 0 (invalid).
+
+    Raises:
+        ValueError: not a numeric single-channel map, or negative values
+            (names ``path``).
+
+    Shapes:
+        depth (H, W) or (H, W, 1) -> (H, W) float32
+    """
     if depth.ndim == 3 and depth.shape[2] == 1:
         depth = depth[..., 0]
     if depth.ndim != 2 or not np.issubdtype(depth.dtype, np.number):
@@ -71,6 +92,134 @@ def depth_from_npy(path: str) -> np.ndarray:
         raise ValueError(f'{path}: depth has negative values (min '
                          f'{depth.min():g}); expected metres, 0 = invalid')
     return depth
+
+
+def read_image(path: str, backend_args: Optional[dict] = None,
+               flags: int = cv2.IMREAD_UNCHANGED) -> np.ndarray:
+    """Decode an image file unchanged (bit depth and channels kept; cv2's
+    BGR(A) channel order).
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: the bytes are not a decodable image (names ``path``).
+    """
+    try:
+        buf = fileio.get(path, backend_args=backend_args)
+    except FileNotFoundError:
+        raise FileNotFoundError(f'file not found: {path}') from None
+    img = cv2.imdecode(np.frombuffer(buf, np.uint8), flags)
+    if img is None:
+        raise ValueError(f'cannot decode {path}: the file is corrupt or not '
+                         'an image')
+    return img
+
+
+def file_channel_order(img: np.ndarray) -> np.ndarray:
+    """cv2's BGR / BGRA -> the channel order stored in the file."""
+    if img.ndim == 3 and img.shape[2] == 3:
+        return np.ascontiguousarray(img[..., ::-1])
+    if img.ndim == 3 and img.shape[2] == 4:
+        return np.ascontiguousarray(img[..., [2, 1, 0, 3]])
+    return img
+
+
+def float_map(raw: np.ndarray, path: str, what: str = 'map',
+              channels: Optional[int] = None) -> np.ndarray:
+    """A decoded float image as float32 in the file's channel order.
+
+    Raises:
+        ValueError: not a float image, or ``channels`` differs (names
+            ``path``).
+
+    Shapes:
+        raw (H, W[, C]) float -> (H, W) if C == 1 else (H, W, C) float32
+    """
+    if raw.dtype.kind != 'f':
+        raise ValueError(f'{path}: {what} must be a 32-bit float image, got '
+                         f'{raw.dtype} (an integer TIFF/PNG needs another '
+                         'loader, e.g. a 16-bit PNG in millimetres)')
+    if raw.ndim == 3 and raw.shape[2] == 1:
+        raw = raw[..., 0]
+    got = 1 if raw.ndim == 2 else raw.shape[2]
+    if channels is not None and got != channels:
+        raise ValueError(f'{path}: {what} must have {channels} channel(s), '
+                         f'got shape {raw.shape}')
+    return file_channel_order(raw).astype(np.float32, copy=False)
+
+
+def exr_unavailable_reason() -> Optional[str]:
+    """Why this process cannot decode OpenEXR with OpenCV, or None."""
+    info = cv2.getBuildInformation()
+    for line in info.splitlines():
+        if line.strip().startswith('OpenEXR:') and \
+                line.split(':', 1)[1].strip().upper().startswith('NO'):
+            return (f'this OpenCV build ({cv2.__version__}) has no OpenEXR '
+                    'codec ("OpenEXR: NO" in cv2.getBuildInformation()); '
+                    'install an OpenCV build with OpenEXR, or convert the '
+                    'file to a float32 TIFF')
+    if os.environ.get('OPENCV_IO_ENABLE_OPENEXR', '').lower() not in (
+            '1', 'true', 'on', 'yes'):
+        return ('OpenCV reads OpenEXR only when the environment variable '
+                'OPENCV_IO_ENABLE_OPENEXR=1 is set before cv2 is imported; '
+                'export it before starting Python')
+    return None
+
+
+def read_exr(path: str, backend_args: Optional[dict] = None) -> np.ndarray:
+    """Decode an OpenEXR file (float32 or half) unchanged.
+
+    Raises:
+        RuntimeError: OpenCV cannot read EXR here (names the file and why).
+        ValueError: the file is corrupt (names it).
+    """
+    reason = exr_unavailable_reason()
+    if reason is not None:
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'file not found: {path}')
+        raise RuntimeError(f'cannot read {path}: {reason}')
+    return read_image(path, backend_args)
+
+
+def encode_float32_png(arr: np.ndarray) -> bytes:
+    """PNG bytes of an (H, W) float32 map packed into 8-bit RGBA.
+
+    The R, G, B, A bytes of each pixel are the little-endian bytes of its
+    float32 value (bit-exact; NaN and inf survive).
+
+    Shapes:
+        arr (H, W) float -> PNG of (H, W, 4) uint8
+    """
+    arr = np.asarray(arr)
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[..., 0]
+    if arr.ndim != 2:
+        raise ValueError(f'a packed float32 PNG holds one (H, W) map, got '
+                         f'shape {arr.shape}')
+    rgba = np.ascontiguousarray(arr.astype('<f4')).view(np.uint8).reshape(
+        *arr.shape, 4)
+    ok, buf = cv2.imencode('.png', np.ascontiguousarray(
+        rgba[..., [2, 1, 0, 3]]))  # cv2 writes BGRA
+    if not ok:
+        raise ValueError('cv2 could not encode the packed float32 PNG')
+    return buf.tobytes()
+
+
+def decode_float32_png(raw: np.ndarray, path: str) -> np.ndarray:
+    """Reinterpret an 8-bit RGBA image as little-endian float32 per pixel.
+
+    Raises:
+        ValueError: not 8-bit with 4 channels (names ``path``).
+
+    Shapes:
+        raw (H, W, 4) uint8 (cv2's BGRA) -> (H, W) float32
+    """
+    if raw.dtype != np.uint8 or raw.ndim != 3 or raw.shape[2] != 4:
+        raise ValueError(
+            f'{path}: a packed float32 PNG must be 8-bit RGBA (4 bytes of a '
+            f'little-endian float32 per pixel), got {raw.dtype} shape '
+            f'{raw.shape}')
+    rgba = file_channel_order(raw)  # R G B A = bytes 0..3
+    return rgba.view('<f4')[..., 0].astype(np.float32)
 
 
 def normals_from_array(raw: np.ndarray, path: str,

@@ -9,6 +9,7 @@ from mmseg.structures import SegDataSample
 
 from mmmae.registry import TRANSFORMS
 from ..tasks import TASK_FIELDS
+from ._fields import modality_kind_of
 
 
 @TRANSFORMS.register_module()
@@ -53,21 +54,18 @@ class PackMultiModalInputs(BaseTransform):
         return torch.from_numpy(np.ascontiguousarray(arr)).to(dtype)
 
     def transform(self, results: dict) -> dict:
-        # Any task map may also be an input (e.g. normals for MultiMAE).
-        dtypes = dict(rgb=torch.uint8, depth=torch.float32,
-                      semseg=torch.int64, normals=torch.float32,
-                      edge=torch.int64, sal=torch.int64, parts=torch.int64)
-        inputs = {}
+        # Any task map may also be an input (e.g. normals for MultiMAE); the
+        # dtype is the modality kind's (rgb uint8, depth float32, ...).
+        inputs, kinds = {}, {}
         for name in results['modalities']:
             if name not in results:
                 raise KeyError(f'modality "{name}" of '
                                f'{results.get("img_path")} was not loaded; '
                                'put LoadMultiModalFromFile first')
-            if name not in dtypes:
-                raise KeyError(f'unknown modality "{name}" of '
-                               f'{results.get("img_path")}; expected one of '
-                               f'{sorted(dtypes)}')
-            inputs[name] = self._tensor(results[name], dtypes[name])
+            kind = modality_kind_of(results, name)
+            kinds[name] = kind.name
+            inputs[name] = self._tensor(results[name],
+                                        getattr(torch, kind.dtype))
         sample = SegDataSample()
         # Without a target list (hand-built results), what is present.
         tasks = tuple(results['targets']) if 'targets' in results else \
@@ -91,6 +89,7 @@ class PackMultiModalInputs(BaseTransform):
                     PixelData(data=self._tensor(results[key], dtype)), field)
         meta = {k: results[k] for k in self.meta_keys if k in results}
         meta['modalities'] = tuple(results['modalities'])
+        meta['modality_kinds'] = kinds  # read by MultiMAEDataPreprocessor
         meta['tasks'] = tasks
         meta.setdefault('flip', False)
         meta.setdefault('flip_direction', None)

@@ -1,34 +1,17 @@
-"""Loading of rgb, depth, labels, normals, boundaries and saliency."""
-from typing import Optional
+"""Loading of every modality and target, each by its kind's loader."""
+from typing import Dict, Optional, Union
 
-import cv2
-import mmengine.fileio as fileio
 import numpy as np
 from mmcv.transforms import BaseTransform
 
 from mmmae.registry import TRANSFORMS
-from ..pascal_parts import read_human_parts
-from ..tasks import TASK_FIELDS
-from . import decoders
+from ..modality_kinds import declare_modality_kinds, get_modality_kind
+from . import loaders
 from ._fields import KIND_OF_MODALITY, TARGET_KEYS
+from .decoders import read_image
 
-
-def read_png(path: str, backend_args: Optional[dict] = None) -> np.ndarray:
-    """Decode an image file unchanged (bit depth and channels kept).
-
-    Raises:
-        FileNotFoundError: ``path`` does not exist.
-        ValueError: the bytes are not a decodable image (names ``path``).
-    """
-    try:
-        buf = fileio.get(path, backend_args=backend_args)
-    except FileNotFoundError:
-        raise FileNotFoundError(f'file not found: {path}') from None
-    img = cv2.imdecode(np.frombuffer(buf, np.uint8), cv2.IMREAD_UNCHANGED)
-    if img is None:
-        raise ValueError(f'cannot decode {path}: the file is corrupt or not '
-                         'an image')
-    return img
+# Kept for callers of the old name: decodes any image file unchanged.
+read_png = read_image
 
 
 @TRANSFORMS.register_module()
@@ -71,6 +54,16 @@ class LoadMultiModalFromFile(BaseTransform):
       gives its thinned Laplacian boundaries (PASCAL-Context).
     * sal: grey PNG, 1 where ``v / 255 > 0.5``.
 
+    * semseg / parts with more than 255 classes: 16-bit PNGs; ids above 255
+      come out as uint16 (never wrapped to 8 bits), and a value beyond the
+      classes is an error naming the file and the value.
+
+    Any other modality (or a built-in name mapped to another kind) is loaded
+    by its kind's loader (``mmmae.datasets.modality_kinds``,
+    ``mmmae.datasets.transforms.loaders``), and its loaded channel count
+    must match the kind's. ``results['field_kinds']`` records {key: kind}
+    for the geometric transforms and the packing.
+
     All maps of a sample must have the same size; a mismatch names both
     files. To evaluate at the original resolution as mmseg does, load inputs
     (``load_targets=False``), resize, then load targets with a second
@@ -88,12 +81,24 @@ class LoadMultiModalFromFile(BaseTransform):
         normals_zero_tol (float): Shorter normals are invalid. Default 0.1.
         normals_unit_tol (float): Allowed |length - 1| of valid normals.
             Default 0.1.
+        modality_kinds (dict, optional): {modality or task name: kind},
+            where a kind is a registered name or a kind definition
+            ``dict(name=..., base=..., loader=..., ...)`` that is registered
+            here (the same definition again is a no-op), e.g.
+            ``dict(ir='infrared')`` or ``dict(depth=dict(name='depth_tiff',
+            base='depth', loader='depth_tiff'))``. Unmapped names use the
+            built-in table (rgb -> image, semseg -> label, ...) or a kind of
+            the same name.
+        loader_args (dict, optional): Extra options for the loaders, e.g.
+            ``dict(float_depth_scale=1000.)`` for float depth in mm.
         backend_args (dict, optional): mmengine file backend arguments.
 
     Shapes:
         files (H, W[, C]) -> rgb (H, W, 3) uint8, depth / gt_depth_map
-        (H, W) float32 metres, semseg / gt_seg_map, gt_parts (H, W) uint8,
-        gt_normals (H, W, 3) float32, gt_edge / gt_sal (H, W) uint8
+        (H, W) float32 metres, semseg / gt_seg_map, gt_parts (H, W) uint8
+        (uint16 beyond 255 classes), gt_normals (H, W, 3) float32, gt_edge /
+        gt_sal (H, W) uint8; another kind: (H, W) or (H, W, C) as its loader
+        returns
     """
 
     def __init__(self,
@@ -105,6 +110,8 @@ class LoadMultiModalFromFile(BaseTransform):
                  ignore_index: int = 255,
                  normals_zero_tol: float = 0.1,
                  normals_unit_tol: float = 0.1,
+                 modality_kinds: Optional[Dict[str, Union[str, dict]]] = None,
+                 loader_args: Optional[dict] = None,
                  backend_args: Optional[dict] = None):
         self.load_inputs = load_inputs
         self.load_targets = load_targets
@@ -114,34 +121,53 @@ class LoadMultiModalFromFile(BaseTransform):
         self.ignore_index = ignore_index
         self.normals_tols = dict(zero_tol=normals_zero_tol,
                                  unit_tol=normals_unit_tol)
+        self.modality_kinds = {}
+        for name, kind in (modality_kinds or {}).items():
+            try:
+                self.modality_kinds[name] = declare_modality_kinds([kind])[0]
+            except KeyError as err:
+                raise type(err)(f'modality_kinds["{name}"]: '
+                                f'{err.args[0]}') from None
+            loaders.get_loader(get_modality_kind(self.modality_kinds[name]))
+        # The kinds themselves, re-declared where this transform is
+        # unpickled (a dataloader worker started by spawn).
+        self._kinds = [get_modality_kind(k)
+                       for k in self.modality_kinds.values()]
+        self.options = dict(
+            depth_scale=self.depth_scale, ignore_index=ignore_index,
+            reduce_zero_label=reduce_zero_label, num_classes=num_classes,
+            normals_zero_tol=normals_zero_tol,
+            normals_unit_tol=normals_unit_tol, **(loader_args or {}))
         self.backend_args = backend_args
 
-    # -- decoders -----------------------------------------------------------
-    def _rgb(self, path: str) -> np.ndarray:
-        img = read_png(path, self.backend_args)
-        if img.dtype != np.uint8:
-            raise ValueError(f'{path}: rgb must be 8-bit, got {img.dtype}')
-        if img.ndim == 2:
-            img = np.repeat(img[..., None], 3, axis=2)
-        elif img.shape[2] == 4:
-            img = img[..., :3]
-        elif img.shape[2] != 3:
-            raise ValueError(f'{path}: rgb has {img.shape[2]} channels')
-        return np.ascontiguousarray(img[..., ::-1])  # cv2 BGR -> RGB
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        declare_modality_kinds(self._kinds)
 
-    def _depth(self, path: str) -> np.ndarray:
-        if path.endswith('.npy'):
-            return decoders.depth_from_npy(path)
-        raw = read_png(path, self.backend_args)
-        if raw.ndim != 2:
-            raise ValueError(f'{path}: depth must have one channel, got '
-                             f'shape {raw.shape}')
-        if raw.dtype != np.uint16:
+    def _kind(self, name: str) -> str:
+        kind = self.modality_kinds.get(name)
+        return kind if kind is not None else KIND_OF_MODALITY[name]
+
+    def _load(self, name: str, results: dict, shape=None) -> np.ndarray:
+        path = results.get(f'{name}_path')
+        if not path:
+            raise KeyError(f'no "{name}_path" in the sample '
+                           f'{results.get("img_path", "")}: the dataset did '
+                           f'not provide a {name} file')
+        kind = get_modality_kind(self._kind(name))
+        options = dict(self.options, **dict(kind.loader_args))
+        ctx = loaders.LoadContext(name=name, kind=kind, results=results,
+                                  options=options,
+                                  backend_args=self.backend_args,
+                                  shape=shape)
+        arr = loaders.get_loader(kind)(path, ctx)
+        channels = 1 if arr.ndim == 2 else arr.shape[2]
+        if kind.channels is not None and channels != kind.channels:
             raise ValueError(
-                f'{path}: depth is {raw.dtype}, expected a 16-bit PNG in '
-                f'units of 1/{self.depth_scale:g} m (an 8-bit file cannot '
-                'hold metric depth; was it saved as a visualisation?)')
-        return raw.astype(np.float32) / self.depth_scale
+                f'{path}: {name} (kind "{kind.name}") must have '
+                f'{kind.channels} channel(s), loader "{kind.loader}" gave '
+                f'shape {arr.shape}')
+        return arr
 
     def _apply_mask_valid(self, results: dict, depth_path: str,
                           depth: np.ndarray) -> None:
@@ -155,95 +181,6 @@ class LoadMultiModalFromFile(BaseTransform):
                              f'channel, got shape {mask.shape}')
         self._check_same_size(depth_path, depth, mask_path, mask)
         depth[mask == 0] = 0
-
-    def _labels(self, path: str, results: dict,
-                task: str = 'semseg') -> np.ndarray:
-        raw = read_png(path, self.backend_args)
-        if raw.ndim != 2:
-            raise ValueError(f'{path}: {task} must be a single-channel label '
-                             f'map, got shape {raw.shape}')
-        if task == 'parts':
-            reduce, num_classes = False, results.get('parts_num_classes')
-        else:
-            reduce = self.reduce_zero_label
-            if reduce is None:
-                reduce = results.get('reduce_zero_label', True)
-            num_classes = self.num_classes or results.get('num_classes')
-        raw = raw.astype(np.int64)
-        ignore = raw == self.ignore_index
-        if reduce:
-            ignore |= raw == 0
-            labels = raw - 1
-            top = num_classes  # largest valid value on disk
-        else:
-            labels = raw
-            top = None if num_classes is None else num_classes - 1
-        if top is not None:
-            bad = ~ignore & (raw > top)
-            if bad.any():
-                raise ValueError(
-                    f'{path}: label {int(raw[bad].max())} on disk is neither '
-                    f'unlabelled nor a class (valid: '
-                    f'{"1" if reduce else "0"}..{top}, unlabelled '
-                    f'{"0 or " if reduce else ""}{self.ignore_index})')
-        labels[ignore] = self.ignore_index
-        return labels.astype(np.uint8 if self.ignore_index < 256 else np.int64)
-
-    def _normals(self, path: str, results: dict) -> np.ndarray:
-        if path.endswith('.npy'):
-            normals = decoders.normals_from_array(
-                decoders.load_npy(path), path, **self.normals_tols)
-        else:
-            raw = read_png(path, self.backend_args)
-            if raw.ndim == 3:
-                raw = raw[..., ::-1]  # cv2 BGR -> RGB = x, y, z
-            normals = decoders.normals_from_png(raw, path,
-                                                **self.normals_tols)
-        label_path = results.get('normals_label_path')
-        if label_path:
-            normals = decoders.mask_normals(
-                normals, decoders.mat_label_map(label_path),
-                results['normals_valid_labels'], label_path)
-        return normals
-
-    def _edge(self, path: str) -> np.ndarray:
-        if path.endswith('.mat'):
-            return decoders.edge_from_mat(path)
-        raw = decoders.load_npy(path) if path.endswith('.npy') else \
-            read_png(path, self.backend_args)
-        return decoders.binary_map(raw, path, 'edge', self.ignore_index)
-
-    def _parts(self, path: str, results: dict, shape) -> np.ndarray:
-        if path.endswith('.mat'):
-            if shape is None:
-                raise ValueError(f'{path}: load an image before the human '
-                                 'parts of a .mat (its size is needed)')
-            return read_human_parts(path, shape, self.ignore_index)
-        return self._labels(path, results, 'parts')
-
-    def _load(self, name: str, results: dict, shape=None) -> np.ndarray:
-        path = results.get(f'{name}_path')
-        if not path:
-            raise KeyError(f'no "{name}_path" in the sample '
-                           f'{results.get("img_path", "")}: the dataset did '
-                           f'not provide a {name} file')
-        if name == 'rgb':
-            return self._rgb(path)
-        if name == 'depth':
-            return self._depth(path)
-        if name == 'semseg':
-            return self._labels(path, results)
-        if name == 'normals':
-            return self._normals(path, results)
-        if name == 'edge':
-            return self._edge(path)
-        if name == 'sal':
-            return decoders.saliency_from_png(
-                read_png(path, self.backend_args), path)
-        if name == 'parts':
-            return self._parts(path, results, shape)
-        raise ValueError(f'unknown modality "{name}"; expected rgb or one of '
-                         f'{sorted(TASK_FIELDS)}')
 
     @staticmethod
     def _check_same_size(path_a, arr_a, path_b, arr_b):
@@ -263,17 +200,21 @@ class LoadMultiModalFromFile(BaseTransform):
             names += [(t, TARGET_KEYS.get(t, t))
                       for t in results.get('targets', ())]
         for name, key in names:
-            if name not in KIND_OF_MODALITY:
-                raise ValueError(f'unknown modality or task "{name}" of '
-                                 f'{results.get("img_path")}; expected one '
-                                 f'of {sorted(KIND_OF_MODALITY)}')
+            if name not in self.modality_kinds and \
+                    name not in KIND_OF_MODALITY:
+                raise ValueError(
+                    f'unknown modality or task "{name}" of '
+                    f'{results.get("img_path")}; expected one of '
+                    f'{sorted(KIND_OF_MODALITY)}, or map it to a kind: '
+                    f'LoadMultiModalFromFile(modality_kinds=dict({name}='
+                    '<kind>))')
             if name not in loaded:
                 shape = next(iter(loaded.values()))[1].shape[:2] \
                     if loaded else results.get('ori_shape')
                 arr = self._load(name, results, shape)
                 loaded[name] = (results[f'{name}_path'], arr)
             keys.append((name, key))
-            kinds[key] = KIND_OF_MODALITY[name]
+            kinds[key] = self._kind(name)
         if not loaded:
             return results
         ref_path, ref = next(iter(loaded.values()))
@@ -306,4 +247,5 @@ class LoadMultiModalFromFile(BaseTransform):
                 f'load_targets={self.load_targets}, '
                 f'depth_scale={self.depth_scale}, '
                 f'reduce_zero_label={self.reduce_zero_label}, '
-                f'num_classes={self.num_classes})')
+                f'num_classes={self.num_classes}, '
+                f'modality_kinds={self.modality_kinds})')

@@ -7,10 +7,10 @@ import torch.nn.functional as F
 from mmengine.model import BaseDataPreprocessor
 from torch import Tensor
 
+from mmmae.datasets.modality_kinds import (BUILTIN_KIND_OF, IMAGENET_MEAN,
+                                           IMAGENET_STD, ModalityKind,
+                                           get_modality_kind)
 from mmmae.registry import MODELS
-
-IMAGENET_MEAN = (123.675, 116.28, 103.53)
-IMAGENET_STD = (58.395, 57.12, 57.375)
 
 
 def robust_standardize(depth: Tensor, trim: float = 0.1,
@@ -59,7 +59,14 @@ class MultiMAEDataPreprocessor(BaseDataPreprocessor):
     * semseg (input, pre-training): kept as class ids, padded with
       ``seg_pad_val`` and then taken to ``1 / semseg_stride`` resolution by
       nearest sampling (the centre pixel of each cell), as MultiMAE's semseg
-      input adapter expects.
+      input adapter expects;
+    * any other modality name: by its kind's ``normalize``
+      (``mmmae.datasets.modality_kinds``): its ``mean``/``std`` unless given
+      here, 'robust' as depth (``depth_norm=None`` turns it off),
+      'class_ids' kept as int64, None only cast to float. The kind comes
+      from ``modality_kinds``, else the packed samples'
+      ``metainfo['modality_kinds']``; the built-in names (rgb, depth,
+      semseg, normals, edge, sal, parts) keep the rules above.
 
     Every sample is padded at the bottom/right to the largest size in the
     batch, rounded up to ``size_divisor`` or raised to ``size``. In training
@@ -86,6 +93,7 @@ class MultiMAEDataPreprocessor(BaseDataPreprocessor):
         test_cfg (dict, optional): ``size`` / ``size_divisor`` used instead
             when not training.
         non_blocking (bool): Asynchronous device copies. Default False.
+        modality_kinds (dict, optional): {modality: kind name}.
 
     Shapes:
         inputs: {rgb: B x (3, H, W) uint8, depth: B x (1, H, W) float,
@@ -106,7 +114,8 @@ class MultiMAEDataPreprocessor(BaseDataPreprocessor):
                  seg_pad_val: int = 255,
                  depth_pad_val: Number = 0,
                  test_cfg: Optional[dict] = None,
-                 non_blocking: bool = False):
+                 non_blocking: bool = False,
+                 modality_kinds: Optional[Dict[str, str]] = None):
         super().__init__(non_blocking)
         mean = dict(rgb=IMAGENET_MEAN) if mean is None else dict(mean)
         std = dict(rgb=IMAGENET_STD) if std is None else dict(std)
@@ -133,22 +142,40 @@ class MultiMAEDataPreprocessor(BaseDataPreprocessor):
         self.seg_pad_val = seg_pad_val
         self.depth_pad_val = depth_pad_val
         self.test_cfg = test_cfg or {}
+        self.modality_kinds = dict(modality_kinds or {})
 
     # -- per-sample steps ---------------------------------------------------
-    def _normalize(self, name: str, x: Tensor) -> Tensor:
-        if name == 'semseg':
+    def _kind(self, name: str, samples) -> Optional[ModalityKind]:
+        """The kind of a modality that is not a built-in name, or None."""
+        if name in BUILTIN_KIND_OF:  # their rules above, as always
+            return None
+        kind = self.modality_kinds.get(name)
+        if kind is None and samples:
+            kind = samples[0].metainfo.get('modality_kinds', {}).get(name)
+        return None if kind is None else get_modality_kind(kind)
+
+    def _normalize(self, name: str, x: Tensor,
+                   kind: Optional[ModalityKind] = None) -> Tensor:
+        norm = None if kind is None else kind.normalize
+        if name == 'semseg' or norm == 'class_ids':
             return x.long()
         x = x.float()
-        if name == 'depth' and self.depth_norm == 'robust':
+        if (name == 'depth' or norm == 'robust') and \
+                self.depth_norm == 'robust':
             x = robust_standardize(x, self.robust_trim)
         if name in self.norm_modalities:
             mean = getattr(self, f'{name}_mean')
-            if mean.numel() != x.shape[0]:
-                raise ValueError(
-                    f'modality "{name}" has {x.shape[0]} channels but its '
-                    f'mean/std have {mean.numel()}')
-            x = (x - mean) / getattr(self, f'{name}_std')
-        return x
+            std = getattr(self, f'{name}_std')
+        elif isinstance(norm, dict):  # the kind's statistics
+            mean = x.new_tensor(norm['mean']).view(-1, 1, 1)
+            std = x.new_tensor(norm['std']).view(-1, 1, 1)
+        else:
+            return x
+        if mean.numel() != x.shape[0]:
+            raise ValueError(
+                f'modality "{name}" has {x.shape[0]} channels but its '
+                f'mean/std have {mean.numel()}')
+        return (x - mean) / std
 
     def _pad_value(self, name: str) -> Number:
         return dict(semseg=self.seg_pad_val,
@@ -206,8 +233,9 @@ class MultiMAEDataPreprocessor(BaseDataPreprocessor):
         out = {}
         for m, tensors in per_mod.items():
             padded = []
+            kind = self._kind(m, samples)
             for x, (h, w) in zip(tensors, shapes):
-                x = self._normalize(m, x)
+                x = self._normalize(m, x, kind)
                 if x.dim() == 2:
                     x = x[None]  # H W -> 1 H W
                 padded.append(F.pad(x, (0, tw - w, 0, th - h),

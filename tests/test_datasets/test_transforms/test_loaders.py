@@ -1,0 +1,158 @@
+"""Float map loaders: depth in float TIFF, OpenEXR (or a clear error where
+this OpenCV cannot read it) and packed float32 PNG; generic float maps."""
+import cv2
+import numpy as np
+import pytest
+
+from mmmae.datasets.modality_kinds import get_modality_kind
+from mmmae.datasets.transforms import decoders
+from mmmae.datasets.transforms.loaders import LoadContext, get_loader
+from mmmae.registry import TRANSFORMS
+
+
+def _ctx(kind='depth', name='depth', **options):
+    return LoadContext(name=name, kind=get_modality_kind(kind), results={},
+                       options=options)
+
+
+def _write(path, data: bytes):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return str(path)
+
+
+def _tiff(path, arr):
+    ok, buf = cv2.imencode('.tiff', arr)
+    assert ok
+    return _write(path, buf.tobytes())
+
+
+def _depth(h=6, w=7, seed=0):
+    rng = np.random.default_rng(seed)
+    depth = rng.uniform(0.3, 9.0, (h, w)).astype(np.float32)
+    depth[0, :2] = 0  # invalid
+    return depth
+
+
+def test_depth_tiff_is_float_metres_bit_exact(tmp_path):
+    depth = _depth()
+    depth[1, 1] = np.nan  # NaN and +inf mean invalid
+    depth[1, 2] = np.inf
+    path = _tiff(tmp_path / 'd.tiff', depth)
+    out = get_loader(get_modality_kind('depth')(loader='depth_tiff'))(
+        path, _ctx())
+    want = np.nan_to_num(depth, nan=0., posinf=0.)
+    assert out.dtype == np.float32 and out.shape == depth.shape
+    np.testing.assert_array_equal(out, want)
+    # Millimetres: float_depth_scale units per metre.
+    mm = _tiff(tmp_path / 'mm.tiff', want * 1000)
+    out = get_loader(get_modality_kind('depth')(loader='depth_tiff'))(
+        mm, _ctx(float_depth_scale=1000.))
+    np.testing.assert_allclose(out, want, rtol=1e-6)
+
+
+def test_depth_tiff_rejects_bad_files(tmp_path):
+    load = get_loader(get_modality_kind('depth')(loader='depth_tiff'))
+    neg = _tiff(tmp_path / 'neg.tiff', -_depth())
+    with pytest.raises(ValueError, match=f'{neg}: depth has negative'):
+        load(neg, _ctx())
+    u16 = _tiff(tmp_path / 'u16.tiff', np.ones((4, 4), np.uint16))
+    with pytest.raises(ValueError, match=f'{u16}: float depth must be a '
+                       '32-bit float image, got uint16'):
+        load(u16, _ctx())
+    rgb = _tiff(tmp_path / 'rgb.tiff', np.ones((4, 4, 3), np.float32))
+    with pytest.raises(ValueError, match=r'must have 1 channel\(s\)'):
+        load(rgb, _ctx())
+
+
+def test_float_tiff_keeps_the_file_channel_order(tmp_path):
+    arr = np.random.default_rng(0).normal(size=(5, 6, 3)).astype(np.float32)
+    # cv2 writes BGR: this file stores arr's channels in order.
+    path = _tiff(tmp_path / 'x.tiff', np.ascontiguousarray(arr[..., ::-1]))
+    out = get_loader(get_modality_kind('normals')(loader='float_tiff'))(
+        path, _ctx('normals', 'x'))
+    np.testing.assert_array_equal(out, arr)
+
+
+@pytest.mark.parametrize('values', [
+    'random', [0., 1e-30, 3.4e38, -2.5, np.inf, np.nan, 1.0000001]])
+def test_packed_float32_png_round_trip(tmp_path, values):
+    if values == 'random':
+        arr = _depth(9, 11, seed=3)
+    else:
+        arr = np.array(values, np.float32).reshape(1, -1)
+    raw = cv2.imdecode(np.frombuffer(decoders.encode_float32_png(arr),
+                                     np.uint8), cv2.IMREAD_UNCHANGED)
+    assert raw.dtype == np.uint8 and raw.shape == (*arr.shape, 4)
+    back = decoders.decode_float32_png(raw, 'x.png')
+    assert back.dtype == np.float32
+    # Bit-exact, NaN included.
+    assert back.tobytes() == arr.astype('<f4').tobytes()
+    # The R byte is the lowest byte of the little-endian float.
+    assert raw[0, 0, 2] == arr.astype('<f4').view(np.uint8)[0, 0]
+
+
+def test_depth_float32_png_loader(tmp_path):
+    depth = _depth()
+    path = _write(tmp_path / 'd.png', decoders.encode_float32_png(depth))
+    out = get_loader(get_modality_kind('depth')(
+        loader='depth_float32_png'))(path, _ctx())
+    np.testing.assert_array_equal(out, depth)
+    # A plain 16-bit depth PNG is not a packed float.
+    ok, buf = cv2.imencode('.png', np.ones((4, 4), np.uint16))
+    bad = _write(tmp_path / 'u16.png', buf.tobytes())
+    with pytest.raises(ValueError, match=f'{bad}: a packed float32 PNG '
+                       'must be 8-bit RGBA'):
+        get_loader(get_modality_kind('depth')(loader='depth_float32_png'))(
+            bad, _ctx())
+
+
+def test_depth_exr_reads_or_says_why_not(tmp_path):
+    load = get_loader(get_modality_kind('depth')(loader='depth_exr'))
+    reason = decoders.exr_unavailable_reason()
+    if reason is None:  # an OpenCV with OpenEXR, enabled before import
+        depth = _depth()
+        ok, buf = cv2.imencode('.exr', depth)
+        path = _write(tmp_path / 'd.exr', buf.tobytes())
+        np.testing.assert_array_equal(load(path, _ctx()), depth)
+        return
+    path = _write(tmp_path / 'd.exr', b'v/1\x01 not decodable here')
+    with pytest.raises(RuntimeError,
+                       match=f'cannot read {path}: .*OpenEXR') as err:
+        load(path, _ctx())
+    assert 'OPENCV_IO_ENABLE_OPENEXR' in str(err.value) or \
+        'OpenEXR: NO' in str(err.value)
+
+
+def test_float_depth_through_the_loading_transform(tmp_path, png_writer):
+    """A config swaps the depth loader by declaring a kind; mask_valid and
+    targets work as with the 16-bit PNG."""
+    depth = _depth()
+    mask = np.full(depth.shape, 255, np.uint8)
+    mask[2, 3] = 0
+    paths = dict(
+        depth_path=_tiff(tmp_path / 'depth' / 'a.tiff', depth),
+        mask_valid_path=png_writer(str(tmp_path / 'mask' / 'a.png'), mask))
+    load = TRANSFORMS.build(dict(
+        type='LoadMultiModalFromFile',
+        modality_kinds=dict(depth=dict(name='depth_tiff_test', base='depth',
+                                       loader='depth_tiff'))))
+    out = load(dict(paths, modalities=('depth', ), targets=('depth', )))
+    want = depth.copy()
+    want[2, 3] = 0
+    np.testing.assert_array_equal(out['depth'], want)
+    np.testing.assert_array_equal(out['gt_depth_map'], want)
+    assert out['field_kinds'] == dict(depth='depth_tiff_test',
+                                      gt_depth_map='depth_tiff_test')
+
+
+def test_png_unit_and_float_npy(tmp_path, png_writer):
+    u16 = np.array([[0, 65535], [32768, 1]], np.uint16)
+    path = png_writer(str(tmp_path / 'a.png'), u16)
+    out = get_loader(get_modality_kind('depth')(loader='png_unit'))(
+        path, _ctx(name='ir'))
+    np.testing.assert_allclose(out, u16 / 65535., rtol=1e-6)
+    np.save(tmp_path / 'b.npy', np.array(['a']))
+    with pytest.raises(ValueError, match='b.npy: ir must be a numeric'):
+        get_loader(get_modality_kind('depth')(loader='float_npy'))(
+            str(tmp_path / 'b.npy'), _ctx(name='ir'))
