@@ -44,6 +44,30 @@ def _resize_all(results: dict, scale_wh, keep_ratio: bool) -> dict:
     return results
 
 
+def pad_map(arr: np.ndarray, th: int, tw: int, value) -> np.ndarray:
+    """Pad a map at the bottom and right to (th, tw) with ``value``.
+
+    The result equals ``np.pad(arr, ((0, th - h), (0, tw - w), ...),
+    constant_values=value)`` (the value is cast as np.pad casts it) with
+    one allocation and one copy; a map already (th, tw) is returned as is.
+
+    Shapes:
+        arr (h, w[, C]) -> (th, tw[, C]), th >= h, tw >= w
+    """
+    h, w = arr.shape[:2]
+    if (h, w) == (th, tw):
+        return arr
+    if np.size(value) != 1:  # np.pad's per-side pairs: its own code
+        pad = ((0, th - h), (0, tw - w)) + ((0, 0),) * (arr.ndim - 2)
+        return np.pad(arr, pad, constant_values=value)
+    value = np.array(value).ravel()[0]  # as np.pad takes it
+    out = np.empty((th, tw) + arr.shape[2:], arr.dtype)
+    out[:h, :w] = arr
+    out[:h, w:] = value
+    out[h:] = value
+    return out
+
+
 def _crop_all(results: dict, y0: int, x0: int, h: int, w: int) -> dict:
     return apply_to_fields(results, lambda a, kind: a[y0:y0 + h, x0:x0 + w])
 
@@ -343,9 +367,7 @@ class MultiModalPad(BaseTransform):
             d = self.size_divisor
             th, tw = -(-h // d) * d, -(-w // d) * d
         for key, kind in spatial_fields(results).items():
-            arr = results[key]
-            pad = ((0, th - h), (0, tw - w)) + ((0, 0),) * (arr.ndim - 2)
-            results[key] = np.pad(arr, pad, constant_values=self.pad_val[kind])
+            results[key] = pad_map(results[key], th, tw, self.pad_val[kind])
         results['pad_shape'] = (th, tw)
         return results
 

@@ -21,6 +21,27 @@ def _grey(img: np.ndarray) -> np.ndarray:
     return img @ _GREY  # H W 3 -> H W
 
 
+def _as_float(u8: np.ndarray, img):
+    """The float32 working image: ``img``, or a fresh copy of ``u8``."""
+    return u8.astype(np.float32) if img is None else img
+
+
+def _hue_lut(shift: float) -> np.ndarray:
+    """cv2.LUT table shifting the hue channel of an 8-bit HSV image.
+
+    Each hue value h becomes ``uint8((float32(h) + shift) mod 180)``, the
+    same float32 ops as on a whole channel, tabulated for the 256 values
+    h can take; saturation and value map to themselves.
+
+    Shapes:
+        (256, 1, 3) uint8
+    """
+    lut = np.repeat(np.arange(256, dtype=np.uint8)[:, None, None], 3, 2)
+    lut[:, 0, 0] = np.mod(np.arange(256, dtype=np.float32) + shift,
+                          180).astype(np.uint8)
+    return lut
+
+
 @TRANSFORMS.register_module()
 class RGBColorJitter(BaseTransform):
     """Random brightness, contrast, saturation and hue of ``results[key]``.
@@ -57,25 +78,53 @@ class RGBColorJitter(BaseTransform):
     def transform(self, results: dict) -> dict:
         if self.key not in results or np.random.rand() >= self.prob:
             return results
-        img = results[self.key].astype(np.float32)
+        # The image is kept as uint8 while it holds whole numbers (before
+        # the first float op, after a hue shift) and as one float32 buffer
+        # otherwise, updated in place. Every float op is the same float32
+        # op as ``img = (img - m) * f + m`` would do, in the same order, so
+        # the result is bit-identical to the plain version (the tests
+        # compare them); only allocations and conversions are saved.
+        u8, img = results[self.key], None
+        if u8.dtype != np.uint8:
+            raise TypeError(f'RGBColorJitter: results["{self.key}"] of '
+                            f'{results.get("img_path")} must be uint8, got '
+                            f'{u8.dtype}')
         for op in np.random.permutation(4):
             if op == 0 and self.brightness > 0:
-                img = img * self._factor(self.brightness)
+                img = _as_float(u8, img)
+                np.multiply(img, self._factor(self.brightness), out=img)
             elif op == 1 and self.contrast > 0:
-                mean = _grey(img).mean()
-                img = (img - mean) * self._factor(self.contrast) + mean
+                img = _as_float(u8, img)
+                mean = _grey(img).mean()  # float32 scalar
+                factor = self._factor(self.contrast)
+                np.subtract(img, mean, out=img)
+                np.multiply(img, factor, out=img)
+                np.add(img, mean, out=img)
             elif op == 2 and self.saturation > 0:
-                grey = _grey(img)[..., None]
-                img = (img - grey) * self._factor(self.saturation) + grey
+                img = _as_float(u8, img)
+                grey = _grey(img)
+                # (H, W, 3) copy: numpy broadcasts (H, W, 1) 3x slower.
+                grey = cv2.merge((grey, grey, grey))
+                factor = self._factor(self.saturation)
+                np.subtract(img, grey, out=img)
+                np.multiply(img, factor, out=img)
+                np.add(img, grey, out=img)
             elif op == 3 and self.hue > 0:
-                hsv = cv2.cvtColor(np.clip(img, 0, 255).astype(np.uint8),
-                                   cv2.COLOR_RGB2HSV)
+                # img is already clipped to [0, 255]: truncate as astype.
+                if img is not None:
+                    u8 = img.astype(np.uint8)
+                hsv = cv2.cvtColor(u8, cv2.COLOR_RGB2HSV)
                 shift = np.random.uniform(-self.hue, self.hue) * 180
-                hsv[..., 0] = np.mod(hsv[..., 0].astype(np.float32) + shift,
-                                     180).astype(np.uint8)
-                img = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB).astype(np.float32)
-            img = np.clip(img, 0, 255)
-        results[self.key] = img.round().astype(np.uint8)
+                u8 = cv2.cvtColor(cv2.LUT(hsv, _hue_lut(shift)),
+                                  cv2.COLOR_HSV2RGB)
+                img = None  # whole numbers in [0, 255]: no clip needed
+                continue
+            else:
+                continue
+            np.clip(img, 0, 255, out=img)
+        if img is not None:
+            u8 = img.round(out=img).astype(np.uint8)
+        results[self.key] = u8
         return results
 
     def __repr__(self):

@@ -190,3 +190,46 @@ def test_pad_values_per_kind():
     assert (r['gt_edge'][16:] == 255).all() and \
         (r['gt_sal'][:, 20:] == 255).all()
     assert (r['gt_parts'][16:] == 255).all()
+
+
+# -- pad_map equals np.pad ------------------------------------------------
+@pytest.mark.parametrize('shape,dtype,value', [
+    ((5, 7), np.uint8, 255), ((5, 7), np.float32, 0),
+    ((5, 7, 3), np.uint8, 128), ((5, 7), np.int64, 255),
+    ((5, 7), np.uint16, 65535), ((5, 7, 3), np.float32, 0.5),
+    ((5, 7), np.uint8, 127.6),  # cast as np.pad casts it
+])
+def test_pad_map_equals_np_pad(shape, dtype, value):
+    from mmmae.datasets.transforms.geometric import pad_map
+    rng = np.random.default_rng(0)
+    arr = (rng.random(shape) * 200).astype(dtype)
+    for th, tw in [(9, 7), (5, 11), (8, 12)]:
+        pad = ((0, th - shape[0]), (0, tw - shape[1])) + \
+            ((0, 0),) * (len(shape) - 2)
+        expected = np.pad(arr, pad, constant_values=value)
+        got = pad_map(arr, th, tw, value)
+        assert got.dtype == expected.dtype and got.shape == expected.shape
+        assert np.array_equal(got, expected)
+    # Nothing to pad: the map itself (np.pad would copy the same values).
+    assert pad_map(arr, *shape[:2], value) is arr
+
+
+def test_pad_then_crop_equals_np_pad_reference():
+    pad = TRANSFORMS.build(dict(type='MultiModalPad', size=(32, 48),
+                                pad_val=dict(image=128)))
+    crop = TRANSFORMS.build(dict(type='MultiModalRandomCrop',
+                                 crop_size=(28, 44)))
+    for seed in range(5):
+        r = _coords()
+        np.random.seed(seed)
+        out = crop(pad({k: v for k, v in r.items()}))
+        np.random.seed(seed)
+        y0 = np.random.randint(0, 32 - 28 + 1)
+        x0 = np.random.randint(0, 48 - 44 + 1)
+        for key, val in dict(rgb=128, depth=0, gt_depth_map=0,
+                             gt_seg_map=255).items():
+            arr = r[key]
+            ref = np.pad(arr, ((0, 32 - H), (0, 48 - W)) +
+                         ((0, 0),) * (arr.ndim - 2),
+                         constant_values=val)[y0:y0 + 28, x0:x0 + 44]
+            assert np.array_equal(out[key], ref), key

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from mmmae.registry import TRANSFORMS
 
@@ -40,3 +41,93 @@ def test_grayscale():
     same = TRANSFORMS.build(dict(type='MultiModalRandomGrayscale', prob=0.0))(
         _results())
     assert np.array_equal(same['rgb'], _results()['rgb'])
+
+
+# -- the in-place RGBColorJitter equals the plain one bit for bit ----------
+_GREY = np.array([0.299, 0.587, 0.114], np.float32)
+
+
+def _plain_jitter(rgb, brightness, contrast, saturation, hue, prob):
+    """RGBColorJitter written plainly (a new float32 array per step, a
+    whole-channel hue shift): the reference of the optimised transform,
+    drawing the same random numbers in the same order."""
+    import cv2
+    if np.random.rand() >= prob:
+        return rgb
+
+    def factor(x):
+        return np.random.uniform(max(0., 1 - x), 1 + x)
+
+    img = rgb.astype(np.float32)
+    for op in np.random.permutation(4):
+        if op == 0 and brightness > 0:
+            img = img * factor(brightness)
+        elif op == 1 and contrast > 0:
+            mean = (img @ _GREY).mean()
+            img = (img - mean) * factor(contrast) + mean
+        elif op == 2 and saturation > 0:
+            grey = (img @ _GREY)[..., None]
+            img = (img - grey) * factor(saturation) + grey
+        elif op == 3 and hue > 0:
+            hsv = cv2.cvtColor(np.clip(img, 0, 255).astype(np.uint8),
+                               cv2.COLOR_RGB2HSV)
+            shift = np.random.uniform(-hue, hue) * 180
+            hsv[..., 0] = np.mod(hsv[..., 0].astype(np.float32) + shift,
+                                 180).astype(np.uint8)
+            img = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB).astype(np.float32)
+        img = np.clip(img, 0, 255)
+    return img.round().astype(np.uint8)
+
+
+def _test_images():
+    rng = np.random.default_rng(3)
+    small = rng.integers(0, 256, (31, 45, 3), dtype=np.uint8)
+    big = rng.integers(0, 256, (96, 128, 3), dtype=np.uint8)
+    big[:20] = 255  # saturated and black areas: clipping is exercised
+    big[20:40] = 0
+    big[40:60, :, 1:] = 0
+    x, y = np.meshgrid(np.arange(128), np.arange(64))
+    smooth = (np.stack([x, y, np.full_like(x, 77)], -1) * 2).astype(np.uint8)
+    return [small, big, smooth]
+
+
+@pytest.mark.parametrize('params', [
+    dict(brightness=0.4, contrast=0.4, saturation=0.2, hue=0.1, prob=1.),
+    dict(brightness=0.4, contrast=0.4, saturation=0.4, hue=0.5, prob=1.),
+    dict(brightness=0.9, contrast=0.9, saturation=0.9, hue=0.3, prob=0.5),
+    dict(brightness=0., contrast=0., saturation=0., hue=0.2, prob=1.),
+    dict(brightness=0., contrast=0.4, saturation=0.4, hue=0., prob=1.),
+    dict(brightness=0., contrast=0., saturation=0., hue=0., prob=1.),
+])
+def test_color_jitter_equals_plain_reference(params):
+    tf = TRANSFORMS.build(dict(type='RGBColorJitter', **params))
+    for img in _test_images():
+        for seed in range(24):
+            np.random.seed(seed)
+            expected = _plain_jitter(img, **params)
+            state = np.random.get_state()
+            np.random.seed(seed)
+            got = tf(dict(rgb=img.copy()))['rgb']
+            assert got.dtype == np.uint8 and got.flags.c_contiguous
+            assert np.array_equal(got, expected), (params, seed, img.shape)
+            # The same draws: the next transform sees the same stream.
+            after = np.random.get_state()
+            assert after[2] == state[2] and np.array_equal(after[1],
+                                                           state[1])
+
+
+def test_hue_table_equals_channel_shift():
+    from mmmae.datasets.transforms.photometric import _hue_lut
+    h = np.arange(256, dtype=np.uint8)
+    for shift in (-18.0, -0.3, 0.0, 7.77, 17.999, -1e-6):
+        lut = _hue_lut(shift)
+        plain = np.mod(h.astype(np.float32) + shift, 180).astype(np.uint8)
+        assert np.array_equal(lut[:, 0, 0], plain)
+        assert np.array_equal(lut[:, 0, 1], h)
+        assert np.array_equal(lut[:, 0, 2], h)
+
+
+def test_color_jitter_needs_uint8():
+    tf = TRANSFORMS.build(dict(type='RGBColorJitter', prob=1.))
+    with pytest.raises(TypeError, match='rgb.*a.png.*uint8.*float32'):
+        tf(dict(rgb=np.zeros((4, 4, 3), np.float32), img_path='a.png'))
