@@ -161,7 +161,7 @@ class MultiTaskLocalVisualizer(SegLocalVisualizer):
         return A.grey_panel(data[0], title, invalid, self.min_side)
 
     def _task_rows(self, image, data_sample, draw_gt, draw_pred,
-                   with_labels) -> List[list]:
+                   with_labels, depth_scale=None) -> List[list]:
         size = image.shape[:2]
         rows = []
         for task, (_, gt_field, kind) in TASK_FIELDS.items():
@@ -181,7 +181,9 @@ class MultiTaskLocalVisualizer(SegLocalVisualizer):
                     arr = np.stack([A.resize_nearest(c, size) for c in arr])
                 arrays[is_gt] = arr
             if kind == 'depth':
-                if True in arrays:
+                if depth_scale is not None:
+                    vrange, note = depth_scale
+                elif True in arrays:
                     vrange = depth_range(arrays[True][0], DEPTH_PERCENTILE)
                     note = 'GT 2-98 %'
                 else:
@@ -226,18 +228,39 @@ class MultiTaskLocalVisualizer(SegLocalVisualizer):
                        draw_gt: bool = True,
                        draw_pred: bool = True,
                        with_labels: bool = False,
-                       input_title: str = 'input') -> np.ndarray:
+                       input_title: str = 'input',
+                       input_depth: Optional[np.ndarray] = None
+                       ) -> np.ndarray:
         """The titled picture of one sample (RGB uint8); see the class
         docstring for the layout. ``input_title`` names the input panel
-        (e.g. ``'input rgb'``)."""
+        (e.g. ``'input rgb'``). ``input_depth``, (H, W) metres, is a depth
+        input drawn instead of ``image`` with a colour bar, on the scale of
+        the sample's depth panels (the GT's, else its own)."""
         image = A.as_rgb(image)
         if data_sample is not None and ('gt_label' in data_sample
                                         or 'pred_label' in data_sample):
             return self._classification(image, data_sample, draw_gt,
                                         draw_pred, input_title)
-        shown = A.title_panel(A.enlarge(image, self.min_side), input_title)
+        scale = None
+        if input_depth is None:
+            shown = A.title_panel(A.enlarge(image, self.min_side),
+                                  input_title)
+        else:
+            depth = A.resize_nearest(
+                np.asarray(input_depth, np.float32).reshape(
+                    np.shape(input_depth)[-2:]), image.shape[:2])
+            gt = None
+            if data_sample is not None and draw_gt and \
+                    'gt_depth_map' in data_sample:
+                gt = _array(data_sample.gt_depth_map).reshape(
+                    np.shape(data_sample.gt_depth_map.data)[-2:])
+            scale = (depth_range(gt, DEPTH_PERCENTILE), 'GT 2-98 %') \
+                if gt is not None else \
+                (depth_range(depth, DEPTH_PERCENTILE), 'depth input 2-98 %')
+            shown = self._depth(depth, scale[0], f'{input_title} [m]',
+                                scale[1], True)
         rows = [] if data_sample is None else self._task_rows(
-            image, data_sample, draw_gt, draw_pred, with_labels)
+            image, data_sample, draw_gt, draw_pred, with_labels, scale)
         if not rows:
             return shown
         cells = []
@@ -258,11 +281,13 @@ class MultiTaskLocalVisualizer(SegLocalVisualizer):
                        step: int = 0,
                        with_labels: bool = False,
                        input_title: str = 'input',
+                       input_depth: Optional[np.ndarray] = None,
                        **kwargs) -> None:
         """Draw a sample; show it, write ``out_file``, or send it to the
-        visualisation backends (in that order of precedence for files)."""
+        visualisation backends (in that order of precedence for files).
+        ``input_title`` and ``input_depth``: see :meth:`draw_multitask`."""
         drawn = self.draw_multitask(image, data_sample, draw_gt, draw_pred,
-                                    with_labels, input_title)
+                                    with_labels, input_title, input_depth)
         if show:
             self.show(drawn, win_name=name, wait_time=wait_time)
         if out_file is not None:

@@ -176,3 +176,27 @@ def test_add_datasample_writes_file(vis, tmp_path):
     vis.add_datasample('x', image, _sample(), out_file=str(out))
     drawn = vis.draw_multitask(image, _sample())
     np.testing.assert_array_equal(cv2.imread(str(out))[..., ::-1], drawn)
+
+
+def test_depth_input_is_drawn_on_the_gt_scale(vis):
+    s = _sample()
+    gt = s.gt_depth_map.data[0].numpy()
+    depth_in = gt.copy()
+    depth_in[5:8, 5:8] = 0  # a hole in the input
+    drawn = vis.draw_multitask(np.zeros((16, 24, 3), np.uint8), s,
+                               input_title='input depth',
+                               input_depth=depth_in)
+    _, (depth_gt, _) = vis._task_rows(np.zeros((16, 24, 3), np.uint8), s,
+                                      True, True, False)
+    rows, cols = A.map_box((16, 24))
+    shown = drawn[rows, :depth_gt.shape[1]]
+    # the same map and bar as the GT panel (same values, same scale) but
+    # the hole, which is hatched
+    same = np.ones((16, 24), bool)
+    same[5:8, 5:8] = False
+    big = np.repeat(np.repeat(same, 10, 0), 10, 1)
+    np.testing.assert_array_equal(shown[:, :240][big],
+                                  depth_gt[rows, :240][big])
+    np.testing.assert_array_equal(shown[:, 240:], depth_gt[rows, 240:])
+    greys = {tuple(c) for c in np.asarray(A.HATCH)}
+    assert {tuple(c) for c in shown[:, :240][~big]} <= greys

@@ -26,22 +26,25 @@ def read_display_image(path: str, backend_args: Optional[dict] = None,
 
 
 def read_display_input(path: str, backend_args: Optional[dict] = None,
-                       depth_scale: float = 1000.) -> Tuple[np.ndarray, str]:
-    """(RGB uint8 picture, ``'rgb'`` or ``'depth'``) of an input file; see
-    :func:`read_display_image`."""
+                       depth_scale: float = 1000.
+                       ) -> Tuple[np.ndarray, str, Optional[np.ndarray]]:
+    """(RGB uint8 picture, ``'rgb'`` or ``'depth'``, the depth in metres
+    (H, W) or None) of an input file; see :func:`read_display_image`."""
     from mmmae.visualization.depth_colormap import colorize_depth
     buf = fileio.get(path, backend_args=backend_args)
     img = cv2.imdecode(np.frombuffer(buf, np.uint8), cv2.IMREAD_UNCHANGED)
     if img is None:
         raise ValueError(f'cannot decode {path} for visualisation')
     if img.dtype == np.uint16 and img.ndim == 2:
-        return colorize_depth(img.astype(np.float32) / depth_scale), 'depth'
+        depth = img.astype(np.float32) / depth_scale
+        return colorize_depth(depth), 'depth', depth
     if img.dtype != np.uint8:
         img = cv2.normalize(img, None, 0, 255, cv2.NORM_MINMAX).astype(
             np.uint8)
     if img.ndim == 2:
-        return np.repeat(img[..., None], 3, axis=2), 'rgb'
-    return np.ascontiguousarray(img[..., 2::-1]), 'rgb'  # BGR(A) -> RGB
+        return np.repeat(img[..., None], 3, axis=2), 'rgb', None
+    # BGR(A) -> RGB
+    return np.ascontiguousarray(img[..., 2::-1]), 'rgb', None
 
 
 def unique_stems(paths: Iterable[str]) -> Dict[str, str]:
@@ -129,18 +132,19 @@ class MultiTaskVisualizationHook(Hook):
         self._names: Dict[str, str] = {}
         self._used = set()
 
-    def _image(self, sample) -> Tuple[np.ndarray, str]:
-        """(the input picture, its title: ``input rgb (+depth)``)."""
+    def _image(self, sample) -> Tuple[np.ndarray, str, Optional[np.ndarray]]:
+        """(the input picture, its title: ``input rgb (+depth)``, the depth
+        in metres when the input shown is a depth map)."""
         path = sample.metainfo.get('img_path')
         if path is None:
             raise KeyError('MultiTaskVisualizationHook needs img_path in the '
                            'data samples\' metainfo')
-        image, shown = read_display_input(path, self.backend_args)
+        image, shown, depth = read_display_input(path, self.backend_args)
         others = [m for m in sample.metainfo.get('modalities') or ()
                   if m != shown]
         title = f'input {shown}' + (f' (+{"+".join(others)})'
                                     if others else '')
-        return image, title
+        return image, title, depth
 
     def _out_name(self, path: str) -> str:
         """A file stem no earlier picture of this run has taken."""
@@ -161,11 +165,12 @@ class MultiTaskVisualizationHook(Hook):
             return
         sample = outputs[0]
         name = osp.basename(sample.metainfo.get('img_path', f'{batch_idx}'))
-        image, title = self._image(sample)
+        image, title, depth = self._image(sample)
         self._visualizer.add_datasample(
             f'val_{name}', image, data_sample=sample, show=self.show,
             wait_time=self.wait_time, step=step,
-            with_labels=self.with_labels, input_title=title)
+            with_labels=self.with_labels, input_title=title,
+            input_depth=depth)
 
     def before_test(self, runner) -> None:
         self._test_index = 0
@@ -190,7 +195,7 @@ class MultiTaskVisualizationHook(Hook):
             return
         for sample in outputs:
             self._test_index += 1
-            image, title = self._image(sample)
+            image, title, depth = self._image(sample)
             path = sample.metainfo['img_path']
             stem = self._out_name(path)
             out_file = None
@@ -202,4 +207,4 @@ class MultiTaskVisualizationHook(Hook):
                 f'test_{stem}', image, data_sample=sample, show=self.show,
                 wait_time=self.wait_time, out_file=out_file,
                 step=self._test_index, with_labels=self.with_labels,
-                input_title=title)
+                input_title=title, input_depth=depth)

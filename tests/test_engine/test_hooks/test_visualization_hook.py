@@ -128,7 +128,9 @@ def test_input_title_names_what_is_shown_and_the_other_inputs(tmp_path):
     hook = MultiTaskVisualizationHook(draw=True)
     s = _sample(tmp_path / 'd.png')
     s.set_metainfo(dict(modalities=('depth', )))
-    assert hook._image(s)[1] == 'input depth'
+    _, title, depth = hook._image(s)
+    assert title == 'input depth'
+    np.testing.assert_allclose(depth, 1.5)
     s = _sample(tmp_path / 'c.png')
     s.set_metainfo(dict(modalities=('rgb', 'depth')))
     assert hook._image(s)[1] == 'input rgb (+depth)'
