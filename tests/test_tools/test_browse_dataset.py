@@ -261,3 +261,29 @@ def test_missing_dataset_folder_names_it_and_the_command(tmp_path):
         f'data_root of {MT4}) does not exist; make the synthetic data with: '
         f'python tools/dataset_converters/synthetic_nyuv2.py --out {missing}')
     assert not osp.exists(tmp_path / 'o')
+
+
+def test_pascal_context_parts_with_their_class_names(tmp_path):
+    sys.path.insert(0, osp.join(ROOT, 'tests', 'test_datasets'))
+    try:
+        from mt_layouts import make_pascal_mt
+    finally:
+        sys.path.pop(0)
+    from mmmae.datasets import HUMAN_PARTS_CLASSES, PASCAL_MT_CLASSES
+    make_pascal_mt(str(tmp_path / 'PASCAL_MT'))
+    cfg = osp.join(ROOT, 'configs/multimae/multimae_vit-b_seg-parts-sal-'
+                   'normals-edge_1xb2-40k_pascal-context-mt-512x512.py')
+    option = f'val_dataloader.dataset.data_root={tmp_path / "PASCAL_MT"}'
+    written = _tool().main([cfg, '--output-dir', str(tmp_path / 'o'),
+                            '--not-show', '--split', 'val',
+                            '--cfg-options', option])
+    assert [osp.basename(p) for p in written] == ['00000_2008_000003.png']
+    register_all_modules()
+    config = Config.fromfile(cfg)
+    config.val_dataloader.dataset.data_root = str(tmp_path / 'PASCAL_MT')
+    dataset = DATASETS.build(config.val_dataloader.dataset)
+    panels = {p.name: p for p in sample_panels(dataset[0], dataset.metainfo)}
+    assert list(panels) == ['rgb', 'semseg', 'normals', 'edge', 'sal',
+                            'parts']
+    assert tuple(panels['parts'].classes) == tuple(HUMAN_PARTS_CLASSES)
+    assert tuple(panels['semseg'].classes) == tuple(PASCAL_MT_CLASSES)

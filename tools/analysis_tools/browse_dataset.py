@@ -150,13 +150,14 @@ def main(argv=None):
         visualizer = Visualizer.get_instance('mmmae_browse_dataset')
     total = len(dataset) if args.max_samples is None else \
         min(len(dataset), args.max_samples)
-    written = []
-    progress = ProgressBar(total)
+    written, progress = [], None
     for index in range(total):
         packed = dataset[index]
         panels = select_panels(
             sample_panels(packed, dataset.metainfo, norm), args.modalities,
             source)
+        # After the first sample: a bad --modalities fails on a clean line.
+        progress = progress or ProgressBar(total)
         picture, _ = draw_panels(panels, header_line(index, packed))
         name = picture_name(index, packed)
         if args.output_dir:

@@ -3,11 +3,12 @@ segmentation and human parts (or any two segmentation tasks) can sit in one
 evaluator."""
 from typing import Optional, Sequence
 
+import numpy as np
 import torch
 from mmseg.evaluation import IoUMetric
 
 from mmmae.registry import METRICS
-from ._utils import get_pixel_data, sample_name
+from ._utils import get_pixel_data, sample_name, save_prediction
 
 # PASCAL-Context MT human parts (ASTMT / InvPT ``PART_CATEGORY_NAMES``).
 PART_CLASSES = ('background', 'head', 'torso', 'uarm', 'larm', 'uleg', 'lleg')
@@ -86,10 +87,21 @@ class TaskIoUMetric(IoUMetric):
                              f'{sample_name(ds)} differ in size')
         return pred, label
 
+    def save(self, ds: dict, pred) -> None:
+        """With ``output_dir`` (``tools/test.py --out``), the predicted
+        labels as ``<image name>.png`` (16-bit beyond 256 classes), as
+        mmseg's IoUMetric saves semseg; read by
+        ``tools/analysis_tools/confusion_matrix.py``."""
+        if self.output_dir:
+            dtype = np.uint8 if len(self.dataset_meta['classes']) <= 256 \
+                else np.uint16
+            save_prediction(self.output_dir, ds, pred.numpy().astype(dtype))
+
     def process(self, data_batch: dict, data_samples: Sequence[dict]) -> None:
         num_classes = len(self.dataset_meta['classes'])
         for ds in data_samples:
             pred, label = self._labels(ds)
+            self.save(ds, pred)
             self.results.append(
                 self.intersect_and_union(pred, label, num_classes,
                                          self.ignore_index))
@@ -137,6 +149,7 @@ class HumanPartsIoUMetric(TaskIoUMetric):
         num_classes = len(self.dataset_meta['classes'])
         for ds in data_samples:
             pred, label = self._labels(ds)
+            self.save(ds, pred)
             if self.skip_images_without_parts and not (
                     (label != 0) & (label != self.ignore_index)).any():
                 # Counted as all-ignored: one (zero) entry per image keeps
