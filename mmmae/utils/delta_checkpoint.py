@@ -398,10 +398,12 @@ def load_base(model: nn.Module, checkpoint: dict,
         from .model_zoo import is_model_name  # model_zoo imports this
         if ('://' not in path and not osp.isfile(path)
                 and not is_model_name(path)):  # a zoo name: fetched
+            sha = (f', sha256 {s["sha256"][:12]}'
+                   if s.get('sha256') else '')
             raise MissingBaseCheckpointError(
                 f'delta checkpoint needs its base checkpoint "{path}" '
-                f'(frozen-weight fingerprint {record["fingerprint"][:12]}), '
-                f'which does not exist; {hint}')
+                f'(frozen-weight fingerprint {record["fingerprint"][:12]}'
+                f'{sha}), which does not exist; {hint}')
         if s.get('sha256') and '://' not in path:
             got = file_sha256(path)
             if got != s['sha256']:

@@ -192,6 +192,12 @@ def test_merge_with_a_pretrained_backbone_base(tmp_path):
     torch.save(dict(state_dict={}), pretrained)
     with pytest.raises(BaseFileChangedError, match=f'recorded {sha[:12]}'):
         _tool().main([delta, str(tmp_path / 'pub2.pth')])
+    # Gone: the path tried and the expected sha256 are named.
+    pretrained.unlink()
+    with pytest.raises(MissingBaseCheckpointError) as info:
+        _tool().main([delta, str(tmp_path / 'pub3.pth')])
+    assert f'"{pretrained}"' in str(info.value)
+    assert f'sha256 {sha[:12]}' in str(info.value)
 
 
 def test_cli_errors_are_one_line(run, tmp_path):
