@@ -54,7 +54,9 @@ class MultiModalFolderDataset(BaseDataset):
             ('rgb', 'depth', 'semseg').
         data_prefix (dict, optional): Folder per modality relative to
             ``data_root``. Default ``{m: m}``.
-        suffixes (dict, optional): Accepted file suffixes per modality.
+        suffixes (dict, optional): Accepted file suffixes per modality; a
+            modality beyond rgb, depth and semseg (a custom kind mapped in
+            ``LoadMultiModalFromFile(modality_kinds=...)``) needs them.
         reduce_zero_label (bool): Label decoding for semseg. False keeps the
             ids (Mask2Former COCO pseudo labels: 0..132, 255 ignore); True
             reads NYUv2-style files (0 unlabelled, 1..K). Default False.
@@ -82,11 +84,14 @@ class MultiModalFolderDataset(BaseDataset):
         self.modalities = tuple(modalities)
         if not self.modalities:
             raise ValueError('modalities must name at least one folder')
-        unknown = set(self.modalities) - set(DEFAULT_SUFFIXES)
+        self.suffixes = dict(DEFAULT_SUFFIXES, **(suffixes or {}))
+        # Another modality (a custom kind, e.g. ir) needs its suffixes.
+        unknown = set(self.modalities) - set(self.suffixes)
         if unknown:
             raise ValueError(f'unknown modalities {sorted(unknown)}; '
-                             f'expected some of {sorted(DEFAULT_SUFFIXES)}')
-        self.suffixes = dict(DEFAULT_SUFFIXES, **(suffixes or {}))
+                             f'expected some of {sorted(DEFAULT_SUFFIXES)}, '
+                             'or give the file suffixes of the others: '
+                             "suffixes=dict(ir=('.tiff', ))")
         self.reduce_zero_label = reduce_zero_label
         self.num_classes = num_classes
         if data_prefix is None:

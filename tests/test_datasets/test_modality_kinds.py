@@ -287,3 +287,30 @@ def test_a_config_declared_kind_survives_pickling():
         assert again.modality_kinds == dict(ir=name)
     finally:
         MODALITY_KINDS.module_dict.setdefault(name, kind)
+
+
+def test_pretraining_folders_take_a_custom_modality(tmp_path, png_writer):
+    """MultiModalFolderDataset reads an ir/ folder given its suffixes; the
+    pre-training pipeline crops and flips it with rgb."""
+    from mmmae.datasets import MultiModalFolderDataset
+    name = _name('ir_pt')
+    rng = np.random.default_rng(0)
+    for stem in ('a', 'b'):
+        png_writer(str(tmp_path / 'rgb' / f'{stem}.jpg'),
+                   rng.integers(0, 255, (40, 56, 3), dtype=np.uint8))
+        _write_tiff(tmp_path / 'ir' / f'{stem}.tiff',
+                    rng.random((40, 56), dtype=np.float32))
+    with pytest.raises(ValueError, match=r"unknown modalities \['ir'\].*"
+                       r"suffixes=dict\(ir="):
+        MultiModalFolderDataset(str(tmp_path), modalities=('rgb', 'ir'))
+    ds = MultiModalFolderDataset(
+        str(tmp_path), modalities=('rgb', 'ir'),
+        suffixes=dict(ir=('.tiff', )), pipeline=[
+            dict(type='LoadMultiModalFromFile', modality_kinds=dict(
+                ir=dict(name=name, loader='float_tiff', channels=1))),
+            dict(type='MultiModalRandomResizedCrop', size=32),
+            dict(type='MultiModalRandomFlip', prob=0.5),
+            dict(type='PackMultiModalInputs')])
+    item = ds[1]
+    assert item['inputs']['ir'].shape == (1, 32, 32)
+    assert item['data_samples'].metainfo['modality_kinds']['ir'] == name
