@@ -1,6 +1,7 @@
 """Packing a pipeline's results into model inputs and an mmseg data sample."""
 from typing import Sequence
 
+import cv2
 import numpy as np
 import torch
 from mmcv.transforms import BaseTransform
@@ -10,6 +11,26 @@ from mmseg.structures import SegDataSample
 from mmmae.registry import TRANSFORMS
 from ..tasks import TASK_FIELDS
 from ._fields import modality_kind_of
+
+_NUMPY_DTYPES = {torch.uint8: np.dtype(np.uint8),
+                 torch.int64: np.dtype(np.int64),
+                 torch.float32: np.dtype(np.float32)}
+_CV2_DTYPES = (np.dtype(np.uint8), np.dtype(np.uint16),
+               np.dtype(np.float32))
+
+
+def _split_into(hwc: np.ndarray, planes: np.ndarray) -> bool:
+    """Deinterleave (H, W, C) into the (C, H, W) ``planes`` with OpenCV's
+    split, ~5x faster than numpy's transposing copy; False (nothing
+    written) where OpenCV cannot take the view."""
+    if not 1 < hwc.shape[2] <= 4 or hwc.strides[2] != hwc.itemsize or \
+            hwc.strides[1] != hwc.itemsize * hwc.shape[2] or \
+            hwc.strides[0] < 0:
+        return False
+    dst = list(planes)
+    got = cv2.split(hwc, dst)
+    # OpenCV writes into dst only if it matches; a fresh array means not.
+    return all(g.ctypes.data == d.ctypes.data for g, d in zip(got, dst))
 
 
 @TRANSFORMS.register_module()
@@ -47,11 +68,26 @@ class PackMultiModalInputs(BaseTransform):
 
     @staticmethod
     def _tensor(arr: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
-        if arr.ndim == 2:
-            arr = arr[None]  # 1 H W
-        else:
-            arr = arr.transpose(2, 0, 1)  # H W C -> C H W
-        return torch.from_numpy(np.ascontiguousarray(arr)).to(dtype)
+        """(H, W) -> (1, H, W), (H, W, C) -> (C, H, W), contiguous.
+
+        The values are those of ``torch.from_numpy(np.ascontiguousarray(
+        chw)).to(dtype)`` (a contiguous map already of ``dtype`` is shared,
+        as there), written in one pass from the cropped, strided view
+        instead of a contiguous copy followed by a dtype copy.
+        """
+        chw = arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
+        target = _NUMPY_DTYPES.get(dtype)
+        if chw.dtype == target and chw.flags.c_contiguous:
+            return torch.from_numpy(chw)
+        if target is None or not np.can_cast(chw.dtype, target, 'safe'):
+            # A possibly lossy conversion: torch's own cast, as always.
+            return torch.from_numpy(np.ascontiguousarray(chw)).to(dtype)
+        out = torch.empty(chw.shape, dtype=dtype)
+        planes = out.numpy()
+        if not (arr.ndim == 3 and arr.dtype == target and
+                arr.dtype in _CV2_DTYPES and _split_into(arr, planes)):
+            planes[...] = chw  # numpy casts exactly (a safe cast)
+        return out
 
     def transform(self, results: dict) -> dict:
         # Any task map may also be an input (e.g. normals for MultiMAE); the

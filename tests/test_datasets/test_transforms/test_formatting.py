@@ -52,3 +52,39 @@ def test_pack_every_task_and_list_them():
     del results['gt_sal']
     with pytest.raises(KeyError, match='task "sal" .*x.jpg'):
         pack(results)
+
+
+def _plain_tensor(arr, dtype):
+    """PackMultiModalInputs' conversion written plainly: the reference."""
+    chw = arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
+    return torch.from_numpy(np.ascontiguousarray(chw)).to(dtype)
+
+
+def test_pack_tensor_equals_plain_conversion():
+    from mmmae.datasets.transforms.formatting import PackMultiModalInputs
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    labels = rng.integers(0, 256, (20, 30), dtype=np.uint8)
+    depth = rng.random((20, 30), dtype=np.float32)
+    normals = rng.random((20, 30, 3), dtype=np.float32)
+    views = [
+        (rgb, torch.uint8), (rgb[3:17, 5:25], torch.uint8),
+        (rgb[:, ::-1], torch.uint8), (rgb[::-1], torch.uint8),
+        (rgb[..., ::-1], torch.uint8), (rgb[3:17, 5:25], torch.int64),
+        (labels[2:9, 4:20], torch.int64), (labels[:, ::-1], torch.int64),
+        (labels.astype(np.uint16)[1:], torch.int64),
+        (labels.astype(np.int64)[1:, 2:], torch.int64),
+        (depth[5:, :7], torch.float32), (depth, torch.float32),
+        (normals[2:8, 3:9], torch.float32),
+        (normals.astype(np.int64)[2:8], torch.int64),
+        (depth[4:], torch.int64),  # a lossy cast: torch's own
+        (rgb[..., :1][2:], torch.uint8), (rgb[..., :2], torch.float32),
+    ]
+    for arr, dtype in views:
+        got = PackMultiModalInputs._tensor(arr, dtype)
+        expected = _plain_tensor(arr, dtype)
+        assert got.dtype == expected.dtype and got.is_contiguous()
+        assert torch.equal(got, expected), (arr.shape, arr.dtype, dtype)
+    # A contiguous map of the right dtype is shared, as before.
+    assert np.shares_memory(
+        PackMultiModalInputs._tensor(depth, torch.float32).numpy(), depth)
