@@ -20,6 +20,7 @@ judged from its keys alone. Either way a mismatch raises
 :class:`WrongModelCheckpointError` naming both models, instead of
 silently leaving prompts or heads random.
 """
+import re
 from collections import Counter
 from typing import Dict, List, Optional
 
@@ -30,6 +31,8 @@ IDENTITY_KEY = 'mmmae_model'
 _ENCODERS = ('backbone', 'vision_encoder', 'text_encoder')
 _HEADS = ('decode_heads', 'decoders', 'heads')
 _HEAD = ('decode_head', 'head')
+# What FSDP (and its activation checkpointing) insert into parameter names.
+_FSDP_INFIX = re.compile(r'(_fsdp_wrapped_module|_checkpoint_wrapped_module)\.')
 _SHOWN = 8  # names listed in an error before "... and N more"
 
 
@@ -43,6 +46,15 @@ def _unwrap(model: nn.Module) -> nn.Module:
     while is_model_wrapper(model) or isinstance(model, BaseTTAModel):
         model = model.module
     return model
+
+
+def _is_sharded(model: nn.Module) -> bool:
+    """Any part of ``model`` is an FSDP unit."""
+    import torch.distributed as dist
+    if not dist.is_available():
+        return False
+    from torch.distributed.fsdp import FullyShardedDataParallel
+    return any(isinstance(m, FullyShardedDataParallel) for m in model.modules())
 
 
 def _encoder_identity(module: nn.Module) -> dict:
@@ -121,6 +133,10 @@ def describe(ident: dict) -> str:
     return f'{ident.get("type")}({", ".join(parts)})'
 
 
+# Class names a checkpoint may record from before a rename: the same class.
+_FORMER_NAMES = {'DPTHead': 'MultiMAEDPTHead'}
+
+
 def identity_mismatch(saved: dict, built: dict) -> List[str]:
     """What differs between a checkpoint's record and the built model.
 
@@ -141,7 +157,8 @@ def identity_mismatch(saved: dict, built: dict) -> List[str]:
         if saved.get(key) != built.get(key):
             diffs.append(f'{key}: checkpoint {saved.get(key)}, config '
                          f'{built.get(key)}')
-    saved_heads = saved.get('heads') or {}
+    saved_heads = {task: _FORMER_NAMES.get(head, head)
+                   for task, head in (saved.get('heads') or {}).items()}
     for task, head in (built.get('heads') or {}).items():
         if saved_heads.get(task) != head:
             diffs.append(f'head "{task}": checkpoint '
@@ -180,6 +197,9 @@ def check_model_checkpoint(model: nn.Module,
             trainable parameters of ``model`` are missing from the
             checkpoint or have other shapes.
     """
+    # FSDP (FlexibleRunner's FSDPStrategy): names carry its wrapper infix,
+    # shapes are this rank's shard; FSDP's load checks the full shapes.
+    sharded = _is_sharded(model)
     model = _unwrap(model)
     name = filename or 'the checkpoint'
     built = model_identity(model)
@@ -208,7 +228,7 @@ def check_model_checkpoint(model: nn.Module,
         if diffs:
             raise WrongModelCheckpointError(f'{head}. Differences: '
                                             f'{"; ".join(diffs)}')
-    params = dict(model.named_parameters())
+    params = {_FSDP_INFIX.sub('', n): p for n, p in model.named_parameters()}
     needed = [n for n, p in params.items()
               if p.requires_grad or not frozen_from_base]
     missing = [n for n in needed if n not in state]
@@ -220,7 +240,7 @@ def check_model_checkpoint(model: nn.Module,
             f'or needs: {_names(what)}')
     wrong = [f'{n} {tuple(state[n].shape)} vs {tuple(params[n].shape)}'
              for n in needed
-             if n in state and params[n].requires_grad
+             if not sharded and n in state and params[n].requires_grad
              and hasattr(state[n], 'shape')
              and tuple(state[n].shape) != tuple(params[n].shape)]
     if wrong:

@@ -159,3 +159,14 @@ def test_init_model_refuses_another_model(tmp_path, full_ft_model):
     model = init_model(ft_cfg, path)
     assert torch.equal(model.backbone.global_tokens,
                        full_ft_model.backbone.global_tokens)
+
+
+def test_checkpoint_from_before_the_dpt_rename_still_loads(prompt_model):
+    # Checkpoints written before DPTHead became MultiMAEDPTHead record the
+    # old name for the same class.
+    ckpt = _ckpt(prompt_model)
+    ckpt['meta']['mmmae_model']['heads']['depth'] = 'DPTHead'
+    check_model_checkpoint(prompt_model, ckpt)
+    ckpt['meta']['mmmae_model']['heads']['depth'] = 'ConvNeXtHead'
+    with pytest.raises(WrongModelCheckpointError, match='head "depth"'):
+        check_model_checkpoint(prompt_model, ckpt)
