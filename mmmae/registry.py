@@ -24,6 +24,7 @@ from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
 from mmengine.registry import \
     RUNNER_CONSTRUCTORS as MMENGINE_RUNNER_CONSTRUCTORS
 from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
+from mmengine.registry import STRATEGIES as MMENGINE_STRATEGIES
 from mmengine.registry import TASK_UTILS as MMENGINE_TASK_UTILS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
@@ -40,7 +41,10 @@ LOOPS = Registry('loop', parent=MMENGINE_LOOPS, locations=['mmmae.engine'])
 HOOKS = Registry('hook', parent=MMENGINE_HOOKS,
                  locations=['mmmae.engine.hooks'])
 FUNCTIONS = Registry('function', parent=MMENGINE_FUNCTIONS,
-                     locations=['mmmae.datasets'])
+                     locations=['mmmae.datasets', 'mmmae.engine.strategies'])
+# FlexibleRunner's strategies (mmmae's FSDPStrategy fixes mmengine's resume).
+STRATEGIES = Registry('strategy', parent=MMENGINE_STRATEGIES,
+                      locations=['mmmae.engine.strategies'])
 
 DATASETS = Registry('dataset', parent=MMENGINE_DATASETS,
                     locations=['mmmae.datasets'])

@@ -1,3 +1,3 @@
-from . import hooks, optimizers
+from . import hooks, optimizers, strategies
 
-__all__ = ['hooks', 'optimizers']
+__all__ = ['hooks', 'optimizers', 'strategies']

@@ -525,7 +525,8 @@ class _SectionChecker:
                 self.args('env_cfg.mp_cfg', env_cfg['mp_cfg'],
                           set_multi_processing)
         randomness = self.section('randomness')
-        if randomness is not None:
+        # FlexibleRunner hands randomness to its strategy's setup_env.
+        if randomness is not None and hasattr(self.runner, 'set_randomness'):
             self.args('randomness', randomness, self.runner.set_randomness)
         auto_scale_lr = self.section('auto_scale_lr')
         if auto_scale_lr is not None:

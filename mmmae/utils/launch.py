@@ -35,6 +35,32 @@ def _rank_env_from_launcher(launcher: str) -> None:
         os.environ.setdefault('MASTER_PORT', '29500')
 
 
+def _cpu_strategy(strategy: dict) -> None:
+    """FlexibleRunner's strategies wrap on ``LOCAL_RANK``'s CUDA device:
+    FSDP is told the CPU (without a device it refuses: "FSDP needs a non-CPU
+    accelerator device"), DDP no device ids, as the Runner's wrapper."""
+    from mmengine._strategy import DDPStrategy
+    from mmengine._strategy.fsdp import FSDPStrategy
+
+    from mmmae.registry import STRATEGIES
+    kind = strategy.get('type')
+    cls = STRATEGIES.get(kind) if isinstance(kind, str) else kind
+    if not isinstance(cls, type):
+        return
+    wrapper = dict(strategy.get('model_wrapper') or {})
+    if issubclass(cls, FSDPStrategy):
+        wrapper.setdefault('type', 'MMFullyShardedDataParallel')
+        wrapper['device_id'] = 'cpu'
+    elif issubclass(cls, DDPStrategy):
+        # mmengine's default wrapper for DDPStrategy.
+        wrapper.setdefault('type', 'MMDistributedDataParallel')
+        wrapper.setdefault('broadcast_buffers', False)
+        wrapper['device_ids'] = None
+    else:
+        return
+    strategy['model_wrapper'] = wrapper
+
+
 def setup_cpu_distributed(cfg: Config, launcher: str) -> bool:
     """Start a gloo process group and adapt ``cfg`` when ``launcher`` asks
     for distributed running and CUDA is unavailable.
@@ -56,6 +82,8 @@ def setup_cpu_distributed(cfg: Config, launcher: str) -> bool:
     wrapper.setdefault('type', 'MMDistributedDataParallel')
     wrapper['device_ids'] = None
     cfg.model_wrapper_cfg = wrapper
+    if isinstance(cfg.get('strategy'), dict):
+        _cpu_strategy(cfg.strategy)
     if dist.is_available() and dist.is_initialized():
         return False
     _rank_env_from_launcher(launcher)
