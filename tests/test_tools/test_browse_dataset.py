@@ -19,8 +19,10 @@ from mmmae.datasets.nyuv2_classes import NYUV2_PALETTE
 from mmmae.registry import DATASETS, TRANSFORMS
 from mmmae.utils import register_all_modules
 from mmmae.visualization import colorize_depth, depth_range
-from mmmae.visualization.browse import (CHECKER, Panel, draw_panels,
-                                        sample_panels)
+from mmmae.visualization import annotate
+from mmmae.visualization.browse import Panel, draw_panels, sample_panels
+
+HATCH = set(annotate.HATCH)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 MT4 = osp.join(ROOT, 'configs/multimae/multimae_vit-tiny-p8-pt_'
@@ -89,7 +91,7 @@ def test_flipped_sample_keeps_every_map_aligned(data, tmp_path):
     assert [(p.name, p.role, p.title) for p in panels] == [
         ('rgb', 'input', 'rgb (input)'), ('semseg', 'GT', 'semseg GT'),
         ('depth', 'GT', 'depth GT [m]'),
-        ('normals', 'GT', 'normals GT (xyz->RGB)'),
+        ('normals', 'GT', 'normals GT'),
         ('edge', 'GT', 'edge GT')]
     # Where the tool put each panel.
     _, boxes = draw_panels(panels, tool.header_line(1, packed))
@@ -99,7 +101,8 @@ def test_flipped_sample_keeps_every_map_aligned(data, tmp_path):
     # tests/test_datasets); the picture must show them flipped.
     raw = TRANSFORMS.build(dict(type='LoadMultiModalFromFile'))(
         dict(dataset.get_data_info(1)))
-    scale = 192 // 48
+    scale = annotate.enlarge_factor((48, 64))
+    assert scale == 4
     rgb = _panel(picture, boxes['rgb input'], scale)
     assert (rgb == raw['rgb'][:, ::-1]).all()
     assert not (rgb == raw['rgb']).all()
@@ -113,26 +116,28 @@ def test_flipped_sample_keeps_every_map_aligned(data, tmp_path):
     unflipped = colorize_depth(raw['gt_depth_map'],
                                *depth_range(depth))
     assert not (shown[valid] == unflipped[valid]).all()
-    # Invalid depth is the grey checkerboard.
-    assert set(map(tuple, shown[~valid])) <= set(CHECKER)
+    # Invalid depth is hatched grey.
+    assert set(map(tuple, shown[~valid])) <= HATCH
 
     labels = raw['gt_seg_map'][:, ::-1].astype(int)
     shown = _panel(picture, boxes['semseg GT'], scale)
     lab_valid = labels != 255
     palette = np.asarray(NYUV2_PALETTE, np.uint8)
     assert (shown[lab_valid] == palette[labels[lab_valid]]).all()
+    assert (shown[~lab_valid] == 0).all()  # ignored: black
 
     # Normals turn with the flip: x negated.
     normals = raw['gt_normals'][:, ::-1].copy()
     normals[..., 0] *= -1
     n_valid = (normals != 0).any(-1)
     shown = _panel(picture, boxes['normals GT'], scale)
-    expected = np.rint((normals + 1) / 2 * 255).astype(np.uint8)
+    expected = np.round((normals + 1) * 127.5).astype(np.uint8)
     assert (shown[n_valid] == expected[n_valid]).all()
 
     edge = raw['gt_edge'][:, ::-1]
     shown = _panel(picture, boxes['edge GT'], scale)
     assert (shown[edge == 1] == 255).all() and (shown[edge == 0] == 0).all()
+    assert set(map(tuple, shown[edge == 255])) <= HATCH
 
 
 def test_random_crop_config_and_modality_filter(data, tmp_path):
@@ -155,16 +160,17 @@ def test_random_crop_config_and_modality_filter(data, tmp_path):
     _, boxes = draw_panels(dummy, 'header')
     y0, x0, y1, x1 = boxes['rgb input']
     rgb = picture[y0:y1, x0:x1].astype(int)
+    assert annotate.enlarge_factor((64, 64)) == 3
     # Upscaled x3 by nearest: constant 3 x 3 blocks, not a blank.
     assert (rgb == np.repeat(np.repeat(rgb[::3, ::3], 3, 0), 3, 1)).all()
     assert rgb.std() > 5
     y0, x0, y1, x1 = boxes['depth GT']
     depth = picture[y0:y1, x0:x1].reshape(-1, 3)
     lut = colorize_depth(np.linspace(1, 2, 10000)[None], 1, 2)[0]
-    allowed = set(map(tuple, lut)) | set(CHECKER)
+    allowed = set(map(tuple, lut)) | HATCH
     assert set(map(tuple, depth)) <= allowed
     # Nothing but the colour bar right of the depth panel: no semseg.
-    assert (picture[y0:, x1 + 60:] == 255).all()
+    assert (picture[y0:, x1 + 120:] == 255).all()
 
 
 def test_pretrain_folders(data, tmp_path):
@@ -181,7 +187,7 @@ def test_pretrain_folders(data, tmp_path):
         'rgb (input)', 'depth (input) [m]', 'semseg (input)']
     # No ground truth in a pre-training sample: inputs only.
     picture = _read_rgb(written[0])
-    assert picture.shape[1] > 3 * 192
+    assert picture.shape[1] > 3 * 160
 
 
 def test_toy_classification_image_class_and_domain(data, tmp_path):
@@ -200,13 +206,14 @@ def test_toy_classification_image_class_and_domain(data, tmp_path):
     meta = packed['data_samples'].metainfo
     label = int(packed['data_samples'].gt_label)
     name = dataset.metainfo['classes'][label]
-    assert panels[0].title == (f'img (input)\n{name} ({label}) | '
-                               f'domain {meta["task"]}')
+    assert panels[0].title == 'img (input)'
+    assert panels[0].caption == (f'GT: {name} ({label})',
+                                 f'domain: {meta["task"]}')
     _, boxes = draw_panels(panels, _tool().header_line(0, packed))
     picture = _read_rgb(written[0])
     # The picture shows the file's colours in RGB order (mmcv loads BGR).
     on_disk = _read_rgb(meta['img_path'])
-    assert (_panel(picture, boxes['img input'], 12) == on_disk).all()
+    assert (_panel(picture, boxes['img input'], 10) == on_disk).all()
 
 
 def test_pipeline_normalisation_is_undone(data, tmp_path):
