@@ -51,20 +51,38 @@ def dataset_root_key(cfg, loader: str = 'train_dataloader') -> tuple:
     return dataset, inner, key + '.data_root'
 
 
+def _generator_hint(dataset_type: str, key: str) -> str:
+    """How to make data for a dataset type, with the value for ``key``."""
+    kind = dataset_type.split('.')[-1]
+    if kind == 'NYUv2MultiTaskDataset':
+        return (f'generate NYUv2-size synthetic data with `{GENERATOR}` and '
+                f'pass {key}=/tmp/nyu640')
+    if kind == 'MultiModalFolderDataset':
+        return (f'generate NYUv2-size synthetic data with `{GENERATOR}` and '
+                f'pass {key}=/tmp/nyu640/train (its train split holds rgb/, '
+                'depth/ and semseg/)')
+    if kind == 'MultiDomainDataset':
+        return ('generate the toy domains with `python tools/'
+                'dataset_converters/make_toy_multidomain.py '
+                f'/tmp/toy_multidomain` and pass {key}=/tmp/toy_multidomain')
+    return (f'for NYUv2-layout data, `{GENERATOR}` writes synthetic files '
+            f'(pass {key}=/tmp/nyu640)')
+
+
 def check_dataset_root(cfg, loader: str = 'train_dataloader',
                        config_name: str = 'the config') -> str:
     """Raise a ``FileNotFoundError`` naming the folder, the config key and
-    the synthetic generator if the dataset's ``data_root`` is missing."""
+    how to make data if the dataset's ``data_root`` is missing; returns
+    the key."""
     _, inner, key = dataset_root_key(cfg, loader)
     root = inner.get('data_root')
     if root and not osp.isdir(root):
         raise FileNotFoundError(
             f'dataset folder "{root}" does not exist (config key {key} of '
             f'{config_name}). Point it at the data with --cfg-options '
-            f'{key}=PATH, or generate NYUv2-size synthetic data with '
-            f'`{GENERATOR}` and pass {key}=/tmp/nyu640 (NYUv2 configs) or '
-            f'{key}=/tmp/nyu640/train (pre-training folder configs). Only '
-            'the data phase reads files; the model phases use fake batches.')
+            f'{key}=PATH, or '
+            f'{_generator_hint(str(inner.get("type", "")), key)}. Only the '
+            'data phase reads files; the model phases use fake batches.')
     return key
 
 
