@@ -221,3 +221,33 @@ def test_after_a_real_test_run_accuracy_matches_the_metric(nyu, tmp_path):
     accuracy = 100 * np.trace(counts) / counts.sum()
     assert round(accuracy, 2) == pytest.approx(a_acc, abs=0.006)
     assert f'pixel accuracy {accuracy:.2f}%' in proc.stdout
+
+
+def test_mmseg_ade20k_predictions_saved_plus_one(tmp_path):
+    """A single-metric mmseg config (ADE20K, reduce_zero_label): --out holds
+    the PNGs itself, as label + 1, which mmseg's IoUMetric writes."""
+    root = tmp_path / 'ADEChallengeData2016'
+    rng = np.random.default_rng(0)
+    expected = np.zeros((150, 150), np.int64)
+    preds = tmp_path / 'preds'
+    os.makedirs(preds)
+    for i in range(2):
+        for sub in ('images', 'annotations'):
+            os.makedirs(root / sub / 'validation', exist_ok=True)
+        cv2.imwrite(str(root / 'images' / 'validation' / f'ADE_{i}.jpg'),
+                    rng.integers(0, 255, (20, 30, 3), dtype=np.uint8))
+        on_disk = rng.integers(0, 151, (20, 30)).astype(np.uint8)
+        cv2.imwrite(str(root / 'annotations' / 'validation' / f'ADE_{i}.png'),
+                    on_disk)
+        gt = on_disk.astype(int) - 1  # -1: ignored (0 on disk)
+        pred = np.where(gt < 0, 0, gt)
+        pred[:, :5] = 7  # a strip predicted as class 7
+        for g, p in zip(gt[gt >= 0], pred[gt >= 0]):
+            expected[g, p] += 1
+        cv2.imwrite(str(preds / f'ADE_{i}.png'), (pred + 1).astype(np.uint8))
+    cfg = osp.join(ROOT, 'configs/multimae/multimae_vit-b_convnext-head_'
+                   '4xb4-amp-64e_ade20k-512x512.py')
+    result = _tool().main([cfg, str(preds), str(tmp_path / 'cm'),
+                           '--cfg-options',
+                           f'test_dataloader.dataset.data_root={root}'])
+    assert (result['counts'] == expected).all()

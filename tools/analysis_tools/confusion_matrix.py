@@ -119,7 +119,7 @@ def prediction_dir(path: str, cfg, task: str, config: str):
             f'predictions; test metrics: '
             f'{[m.get("type") for m in _metrics(cfg)]}')
     for sub, metric in metrics:
-        folder = osp.join(path, sub)
+        folder = osp.join(path, sub) if sub else path
         if osp.isdir(folder) and _pngs(folder):
             return folder, metric
     if _pngs(path):  # the user named the metric's folder itself
@@ -183,11 +183,12 @@ def count(dataset, pred_dir: str, task: str, num_classes: int,
     return counts
 
 
-def plot(counts: np.ndarray, classes, title: str, color_theme: str):
+def plot(counts: np.ndarray, classes, title: str, color_theme: str,
+         show: bool = False):
     """The row-normalised matrix as a matplotlib figure."""
     import matplotlib
-    if 'matplotlib.pyplot' not in sys.modules:
-        matplotlib.use('Agg')
+    if not show and 'matplotlib.pyplot' not in sys.modules:
+        matplotlib.use('Agg')  # no display needed to write the file
     import matplotlib.pyplot as plt
 
     from mmmae.evaluation.functional import normalize_confusion
@@ -251,7 +252,7 @@ def main(argv=None):
 
     os.makedirs(args.save_dir, exist_ok=True)
     stem = osp.join(args.save_dir, f'confusion_matrix_{args.task}')
-    fig = plot(counts, classes, args.title, args.color_theme)
+    fig = plot(counts, classes, args.title, args.color_theme, args.show)
     buf = io.BytesIO()
     fig.savefig(buf, format='png')
     atomic_write_bytes(f'{stem}.png', buf.getvalue())
