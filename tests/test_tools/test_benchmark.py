@@ -201,3 +201,23 @@ def test_data_phase_missing_folder_names_folder_and_key(tmp_path):
     result = bench.main([SEG_TINY, '--phases', 'flops', '--cfg-options',
                          f'train_dataloader.dataset.data_root={missing}'])
     assert result['gflops_per_image']['inference'] > 0
+
+
+def test_amp_on_cpu_measures_a_peak_per_dtype():
+    bench = _tool()
+    result = bench.main([TINY, '--batch-size', '2', '--iters', '1',
+                         '--warmup', '0', '--device', 'cpu', '--amp',
+                         '--phases', 'train', 'infer', '--gemm-size', '128',
+                         '--gemm-reps', '1'])
+    # mmengine's AMP wrapper needs a GPU: fp32 training, bf16 inference.
+    assert result['train']['dtype'] == 'float32'
+    assert 'needs a GPU' in result['train']['note']
+    assert result['infer']['dtype'] == 'bfloat16'
+    assert set(result['gemm']) == {'float32', 'bfloat16'}
+    # The summary peak is the train phase's; each MFU uses its own dtype.
+    assert result['gemm_peak_flops'] == result['gemm']['float32'][
+        'flops_per_s']
+    assert result['mfu_infer'] == pytest.approx(
+        result['flops_per_image']['inference'] *
+        result['infer']['images_per_s'] /
+        result['gemm']['bfloat16']['flops_per_s'], rel=1e-2)
