@@ -150,3 +150,20 @@ def test_a_tracker_from_cfg_options(tmp_path):
     cfg = load_config(
         str(path), {'tensorboard_vis_backend.type': 'TensorboardVisBackend'})
     assert resolve_vis_backends(cfg) == [LOCAL, TB]
+
+
+def test_all_snippets_build_their_backends_without_the_trackers(tmp_path):
+    # Backends import wandb / mlflow / tensorboard only when first used, so
+    # the visualizer builds without them and without a network.
+    from mmmae.registry import VISUALIZERS
+    cfg = _leaf(tmp_path, '', ['tensorboard', 'wandb', 'mlflow'])
+    resolve_vis_backends(cfg)
+    visualizer = VISUALIZERS.build(
+        dict(cfg.visualizer, name='all_snippets', save_dir=str(tmp_path)))
+    built = [type(b) for b in visualizer._vis_backends.values()]
+    assert built == [VISBACKENDS.get(t) for t in (
+        'LocalVisBackend', 'MLflowVisBackend', 'TensorboardVisBackend',
+        'WandbVisBackend')]
+    _, mlflow, _, wandb = visualizer._vis_backends.values()
+    assert wandb._init_kwargs == dict(project='mmmae')
+    assert mlflow._exp_name == 'mmmae'
