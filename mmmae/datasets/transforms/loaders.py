@@ -27,9 +27,11 @@ saliency           grey PNG, 1 where ``v / max > 0.5``
 
 A plugin adds one with ``@MODALITY_LOADERS.register_module()``.
 """
+import functools
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Tuple
 
+import cv2
 import numpy as np
 
 from mmmae.registry import MODALITY_LOADERS
@@ -94,7 +96,8 @@ def rgb8(path: str, ctx: LoadContext) -> np.ndarray:
         img = img[..., :3]
     elif img.shape[2] != 3:
         raise ValueError(f'{path}: rgb has {img.shape[2]} channels')
-    return np.ascontiguousarray(img[..., ::-1])  # cv2 BGR -> RGB
+    # cv2 BGR -> RGB: the same bytes as np.ascontiguousarray(img[..., ::-1])
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
 @MODALITY_LOADERS.register_module()
@@ -197,6 +200,46 @@ def label_map(path: str, ctx: LoadContext) -> np.ndarray:
         if reduce is None:
             reduce = results.get('reduce_zero_label', True)
         num_classes = opts.get('num_classes') or results.get('num_classes')
+    if raw.dtype == np.uint8 and raw.size:
+        # Look every pixel up in the decode of the 256 values: the same
+        # ids and dtype as decoding every pixel, ~6x faster. A map with a
+        # bad value takes the per-pixel decode, which raises its error.
+        table, bad = _label_table_u8(bool(reduce), num_classes, ignore_index)
+        if not cv2.LUT(raw, bad).any():
+            return cv2.LUT(raw, table) if table.dtype == np.uint8 else \
+                table[raw]
+    return _decode_labels(raw, path, reduce, num_classes, ignore_index)
+
+
+@functools.lru_cache(maxsize=32)
+def _label_table_u8(reduce: bool, num_classes: Optional[int],
+                    ignore_index: int) -> Tuple[np.ndarray, np.ndarray]:
+    """``(table, bad)``: the class id of each 8-bit value on disk (as
+    :func:`_decode_labels` decodes a map of it) and 1 where it is an error.
+
+    Shapes:
+        table (256,) uint8 (int64 for ignore_index >= 256); bad (256,) uint8
+    """
+    bad = np.zeros(256, np.uint8)
+    ids = []
+    for v in range(256):
+        try:
+            ids.append(_decode_labels(np.full(1, v, np.uint8), '', reduce,
+                                      num_classes, ignore_index))
+        except ValueError:
+            bad[v] = 1
+            ids.append(np.zeros(1, np.uint8))
+    table = np.concatenate(ids)
+    table = table.astype(_label_dtype(table, ignore_index))
+    table.setflags(write=False)  # cached: shared by every call
+    bad.setflags(write=False)
+    return table, bad
+
+
+def _decode_labels(raw: np.ndarray, path: str, reduce: bool,
+                   num_classes: Optional[int], ignore_index: int):
+    """Label values on disk -> class ids (any shape), or an error naming
+    ``path`` and the largest bad value."""
     raw = raw.astype(np.int64)
     ignore = raw == ignore_index
     if reduce:

@@ -156,3 +156,35 @@ def test_png_unit_and_float_npy(tmp_path, png_writer):
     with pytest.raises(ValueError, match='b.npy: ir must be a numeric'):
         get_loader(get_modality_kind('depth')(loader='float_npy'))(
             str(tmp_path / 'b.npy'), _ctx(name='ir'))
+
+
+@pytest.mark.parametrize('dtype,high', [(np.uint8, 256), (np.uint16, 300),
+                                        (np.uint16, 65536)])
+def test_label_map_lookup_equals_per_pixel_decode(dtype, high, monkeypatch):
+    """8/16-bit maps decode each present value once and look pixels up;
+    the ids, dtype and errors equal the per-pixel decode's."""
+    from mmmae.datasets.transforms import loaders
+    rng = np.random.default_rng(int(high))
+    for trial in range(40):
+        raw = rng.integers(0, high, (6, 7)).astype(dtype)
+        if trial % 2:
+            raw = np.minimum(raw, 40).astype(dtype)  # NYUv2-like
+        monkeypatch.setattr(loaders, 'read_image', lambda p, b=None: raw)
+        for reduce, num_classes, ignore in [(True, 40, 255), (False, 300, 255),
+                                            (False, None, 65535),
+                                            (True, None, 255)]:
+            ctx = loaders.LoadContext(
+                name='semseg', kind=None, options=dict(ignore_index=ignore),
+                results=dict(reduce_zero_label=reduce,
+                             num_classes=num_classes))
+            try:
+                expected = loaders._decode_labels(raw, 'x.png', reduce,
+                                                  num_classes, ignore)
+            except ValueError as err:
+                with pytest.raises(ValueError) as got:
+                    loaders.label_map('x.png', ctx)
+                assert str(got.value) == str(err)
+                continue
+            got = loaders.label_map('x.png', ctx)
+            assert got.dtype == expected.dtype
+            assert np.array_equal(got, expected)
