@@ -1,8 +1,8 @@
 """Photometric augmentation of the rgb modality only.
 
 Depth and labels are measurements, not appearance, so they are never touched.
-The parameters follow torchvision's ``ColorJitter`` and ``MultiModalRandomGrayscale``;
-albumentations' ``ColorJitter`` and ``ToGray``, which MultiMAE's depth
+The parameters follow torchvision's ``ColorJitter`` and ``RandomGrayscale``
+(``MultiModalRandomGrayscale`` here); albumentations' ``ColorJitter`` and ``ToGray``, which MultiMAE's depth
 recipe uses, draw the same factors (brightness, contrast and saturation
 from U(1 - x, 1 + x), a hue shift from U(-hue, hue) of a turn, the four in
 random order) and use the same ITU-R 601 grey. Unlike albumentations, the
@@ -31,15 +31,13 @@ def _hue_lut(shift: float) -> np.ndarray:
 
     Each hue value h becomes ``uint8((float32(h) + shift) mod 180)``, the
     same float32 ops as on a whole channel, tabulated for the 256 values
-    h can take; saturation and value map to themselves.
+    h can take.
 
     Shapes:
-        (256, 1, 3) uint8
+        (256, ) uint8
     """
-    lut = np.repeat(np.arange(256, dtype=np.uint8)[:, None, None], 3, 2)
-    lut[:, 0, 0] = np.mod(np.arange(256, dtype=np.float32) + shift,
-                          180).astype(np.uint8)
-    return lut
+    return np.mod(np.arange(256, dtype=np.float32) + shift,
+                  180).astype(np.uint8)
 
 
 @TRANSFORMS.register_module()
@@ -115,7 +113,9 @@ class RGBColorJitter(BaseTransform):
                     u8 = img.astype(np.uint8)
                 hsv = cv2.cvtColor(u8, cv2.COLOR_RGB2HSV)
                 shift = np.random.uniform(-self.hue, self.hue) * 180
-                u8 = cv2.cvtColor(cv2.LUT(hsv, _hue_lut(shift)),
+                # Shift the hue channel in place (hsv is ours).
+                hue = cv2.LUT(cv2.extractChannel(hsv, 0), _hue_lut(shift))
+                u8 = cv2.cvtColor(cv2.insertChannel(hue, hsv, 0),
                                   cv2.COLOR_HSV2RGB)
                 img = None  # whole numbers in [0, 255]: no clip needed
                 continue
@@ -123,7 +123,9 @@ class RGBColorJitter(BaseTransform):
                 continue
             np.clip(img, 0, 255, out=img)
         if img is not None:
-            u8 = img.round(out=img).astype(np.uint8)
+            # = img.round().astype(np.uint8) on [0, 255] (both round half
+            # to even), in one pass; checked for every float32 there.
+            u8 = cv2.convertScaleAbs(img)
         results[self.key] = u8
         return results
 

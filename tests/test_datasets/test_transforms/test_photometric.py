@@ -120,11 +120,24 @@ def test_hue_table_equals_channel_shift():
     from mmmae.datasets.transforms.photometric import _hue_lut
     h = np.arange(256, dtype=np.uint8)
     for shift in (-18.0, -0.3, 0.0, 7.77, 17.999, -1e-6):
-        lut = _hue_lut(shift)
         plain = np.mod(h.astype(np.float32) + shift, 180).astype(np.uint8)
-        assert np.array_equal(lut[:, 0, 0], plain)
-        assert np.array_equal(lut[:, 0, 1], h)
-        assert np.array_equal(lut[:, 0, 2], h)
+        assert np.array_equal(_hue_lut(shift), plain)
+
+
+def test_final_rounding_equals_numpy_round():
+    """convertScaleAbs rounds [0, 255] floats as round().astype(uint8):
+    half to even, at every half-integer and its float32 neighbours (the
+    whole range was checked once, exhaustively)."""
+    import cv2
+    half = np.arange(0, 255, dtype=np.float32) + np.float32(0.5)
+    x = np.concatenate([
+        half, np.nextafter(half, 0), np.nextafter(half, 256),
+        np.arange(256, dtype=np.float32),
+        np.random.default_rng(0).uniform(0, 255, 10000).astype(np.float32),
+        np.array([-0.0, 1e-30, 254.99998, 255.], np.float32)])
+    x = x.reshape(1, -1)
+    assert np.array_equal(cv2.convertScaleAbs(x),
+                          x.round().astype(np.uint8))
 
 
 def test_color_jitter_needs_uint8():
