@@ -32,7 +32,8 @@ _ENCODERS = ('backbone', 'vision_encoder', 'text_encoder')
 _HEADS = ('decode_heads', 'decoders', 'heads')
 _HEAD = ('decode_head', 'head')
 # What FSDP (and its activation checkpointing) insert into parameter names.
-_FSDP_INFIX = re.compile(r'(_fsdp_wrapped_module|_checkpoint_wrapped_module)\.')
+_FSDP_INFIX = re.compile(
+    r'(_fsdp_wrapped_module|_checkpoint_wrapped_module)\.')
 _SHOWN = 8  # names listed in an error before "... and N more"
 
 
@@ -54,7 +55,8 @@ def _is_sharded(model: nn.Module) -> bool:
     if not dist.is_available():
         return False
     from torch.distributed.fsdp import FullyShardedDataParallel
-    return any(isinstance(m, FullyShardedDataParallel) for m in model.modules())
+    return any(
+        isinstance(m, FullyShardedDataParallel) for m in model.modules())
 
 
 def _encoder_identity(module: nn.Module) -> dict:

@@ -18,8 +18,10 @@ from mmmae.utils.launch import _cpu_strategy
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))))
 CFG_DIR = osp.join(REPO, 'configs/multimae')
-VIT_B = osp.join(CFG_DIR, 'multimae_vit-b_pretrain_8xb256-amp-1600e_in1k-224.py')
-VIT_L = osp.join(CFG_DIR, 'multimae_vit-l_pretrain_8xb256-amp-1600e_in1k-224.py')
+VIT_B = osp.join(CFG_DIR,
+                 'multimae_vit-b_pretrain_8xb256-amp-1600e_in1k-224.py')
+VIT_L = osp.join(CFG_DIR,
+                 'multimae_vit-l_pretrain_8xb256-amp-1600e_in1k-224.py')
 VIT_L_FSDP = osp.join(
     CFG_DIR, 'multimae_vit-l_pretrain-fsdp_8xb256-amp-1600e_in1k-224.py')
 
