@@ -1,16 +1,16 @@
 """Normalisation, padding and batching of multi-modal samples."""
 from numbers import Number
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
 from mmengine.model import BaseDataPreprocessor
 from torch import Tensor
 
-from mmmae.datasets.modality_kinds import (BUILTIN_KIND_OF, IMAGENET_MEAN,
-                                           IMAGENET_STD, ModalityKind,
-                                           get_modality_kind)
 from mmmae.registry import MODELS
+
+if TYPE_CHECKING:
+    from mmmae.datasets.modality_kinds import ModalityKind
 
 
 def robust_standardize(depth: Tensor, trim: float = 0.1,
@@ -117,6 +117,8 @@ class MultiMAEDataPreprocessor(BaseDataPreprocessor):
                  non_blocking: bool = False,
                  modality_kinds: Optional[Dict[str, str]] = None):
         super().__init__(non_blocking)
+        # Imported here: mmmae.datasets imports mmmae.models (losses) back.
+        from mmmae.datasets.modality_kinds import IMAGENET_MEAN, IMAGENET_STD
         mean = dict(rgb=IMAGENET_MEAN) if mean is None else dict(mean)
         std = dict(rgb=IMAGENET_STD) if std is None else dict(std)
         if set(mean) != set(std):
@@ -145,8 +147,10 @@ class MultiMAEDataPreprocessor(BaseDataPreprocessor):
         self.modality_kinds = dict(modality_kinds or {})
 
     # -- per-sample steps ---------------------------------------------------
-    def _kind(self, name: str, samples) -> Optional[ModalityKind]:
+    def _kind(self, name: str, samples) -> Optional['ModalityKind']:
         """The kind of a modality that is not a built-in name, or None."""
+        from mmmae.datasets.modality_kinds import (BUILTIN_KIND_OF,
+                                                   get_modality_kind)
         if name in BUILTIN_KIND_OF:  # their rules above, as always
             return None
         kind = self.modality_kinds.get(name)
@@ -155,7 +159,7 @@ class MultiMAEDataPreprocessor(BaseDataPreprocessor):
         return None if kind is None else get_modality_kind(kind)
 
     def _normalize(self, name: str, x: Tensor,
-                   kind: Optional[ModalityKind] = None) -> Tensor:
+                   kind: Optional['ModalityKind'] = None) -> Tensor:
         norm = None if kind is None else kind.normalize
         if name == 'semseg' or norm == 'class_ids':
             return x.long()
