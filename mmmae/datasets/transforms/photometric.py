@@ -21,9 +21,23 @@ def _grey(img: np.ndarray) -> np.ndarray:
     return img @ _GREY  # H W 3 -> H W
 
 
-def _as_float(u8: np.ndarray, img):
-    """The float32 working image: ``img``, or a fresh copy of ``u8``."""
-    return u8.astype(np.float32) if img is None else img
+def _levels(lut):
+    """The float32 value of each 8-bit level: ``lut`` (updated in place by
+    the caller), or a fresh table of the levels themselves.
+
+    Shapes:
+        (256, ) float32
+    """
+    return np.arange(256, dtype=np.float32) if lut is None else lut
+
+
+def _lookup(u8: np.ndarray, lut) -> np.ndarray:
+    """The float32 image whose pixels are ``lut`` of the levels of ``u8``.
+
+    Shapes:
+        u8 (H, W, 3) uint8, lut (256, ) float32 -> (H, W, 3) float32
+    """
+    return u8.astype(np.float32) if lut is None else cv2.LUT(u8, lut)
 
 
 def _hue_lut(shift: float) -> np.ndarray:
@@ -76,30 +90,36 @@ class RGBColorJitter(BaseTransform):
     def transform(self, results: dict) -> dict:
         if self.key not in results or np.random.rand() >= self.prob:
             return results
-        # The image is kept as uint8 while it holds whole numbers (before
-        # the first float op, after a hue shift) and as one float32 buffer
-        # otherwise, updated in place. Every float op is the same float32
-        # op as ``img = (img - m) * f + m`` would do, in the same order, so
+        # While every pixel is a function of its 8-bit level (before the
+        # first per-pixel op, after a hue shift) the image is ``u8`` plus
+        # the float32 value of each of the 256 levels (``lut``; None = the
+        # level itself), and brightness and contrast act on the 256 levels
+        # only; otherwise it is one float32 buffer, updated in place. Every
+        # value goes through the same float32 ops in the same order as
+        # ``img = (img - m) * f + m`` on the whole image would take it, so
         # the result is bit-identical to the plain version (the tests
-        # compare them); only allocations and conversions are saved.
-        u8, img = results[self.key], None
+        # compare them); only passes over the image are saved.
+        u8, lut, img = results[self.key], None, None
         if u8.dtype != np.uint8:
             raise TypeError(f'RGBColorJitter: results["{self.key}"] of '
                             f'{results.get("img_path")} must be uint8, got '
                             f'{u8.dtype}')
         for op in np.random.permutation(4):
             if op == 0 and self.brightness > 0:
-                img = _as_float(u8, img)
-                np.multiply(img, self._factor(self.brightness), out=img)
+                x = _levels(lut) if img is None else img
+                np.multiply(x, self._factor(self.brightness), out=x)
             elif op == 1 and self.contrast > 0:
-                img = _as_float(u8, img)
-                mean = _grey(img).mean()  # float32 scalar
+                x = _levels(lut) if img is None else img
+                whole = _lookup(u8, x) if img is None else img
+                mean = _grey(whole).mean()  # float32 scalar
                 factor = self._factor(self.contrast)
-                np.subtract(img, mean, out=img)
-                np.multiply(img, factor, out=img)
-                np.add(img, mean, out=img)
+                np.subtract(x, mean, out=x)
+                np.multiply(x, factor, out=x)
+                np.add(x, mean, out=x)
             elif op == 2 and self.saturation > 0:
-                img = _as_float(u8, img)
+                if img is None:
+                    img, lut = _lookup(u8, lut), None
+                x = img
                 grey = _grey(img)
                 # (H, W, 3) copy: numpy broadcasts (H, W, 1) 3x slower.
                 grey = cv2.merge((grey, grey, grey))
@@ -108,24 +128,31 @@ class RGBColorJitter(BaseTransform):
                 np.multiply(img, factor, out=img)
                 np.add(img, grey, out=img)
             elif op == 3 and self.hue > 0:
-                # img is already clipped to [0, 255]: truncate as astype.
+                # The image is already clipped to [0, 255]: truncate as
+                # astype(np.uint8) does.
                 if img is not None:
                     u8 = img.astype(np.uint8)
+                elif lut is not None:
+                    u8 = cv2.LUT(u8, lut.astype(np.uint8))
                 hsv = cv2.cvtColor(u8, cv2.COLOR_RGB2HSV)
                 shift = np.random.uniform(-self.hue, self.hue) * 180
                 # Shift the hue channel in place (hsv is ours).
                 hue = cv2.LUT(cv2.extractChannel(hsv, 0), _hue_lut(shift))
                 u8 = cv2.cvtColor(cv2.insertChannel(hue, hsv, 0),
                                   cv2.COLOR_HSV2RGB)
-                img = None  # whole numbers in [0, 255]: no clip needed
+                img = lut = None  # whole numbers in [0, 255]: no clip
                 continue
             else:
                 continue
-            np.clip(img, 0, 255, out=img)
+            np.clip(x, 0, 255, out=x)
+            if img is None:
+                lut = x
+        # = round().astype(np.uint8) on [0, 255] (both round half to even),
+        # in one pass; checked for every float32 there.
         if img is not None:
-            # = img.round().astype(np.uint8) on [0, 255] (both round half
-            # to even), in one pass; checked for every float32 there.
             u8 = cv2.convertScaleAbs(img)
+        elif lut is not None:
+            u8 = cv2.LUT(u8, cv2.convertScaleAbs(lut[None]))
         results[self.key] = u8
         return results
 
