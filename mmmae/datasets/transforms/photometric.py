@@ -2,11 +2,16 @@
 
 Depth and labels are measurements, not appearance, so they are never touched.
 The parameters follow torchvision's ``ColorJitter`` and ``RandomGrayscale``
-(``MultiModalRandomGrayscale`` here); albumentations' ``ColorJitter`` and ``ToGray``, which MultiMAE's depth
-recipe uses, draw the same factors (brightness, contrast and saturation
-from U(1 - x, 1 + x), a hue shift from U(-hue, hue) of a turn, the four in
-random order) and use the same ITU-R 601 grey. Unlike albumentations, the
-image is rounded to 8 bits once at the end rather than after each step.
+(``MultiModalRandomGrayscale`` here); albumentations' ``ColorJitter`` and
+``ToGray``, which MultiMAE's depth recipe uses, draw the same factors
+(brightness, contrast and saturation from U(1 - x, 1 + x), a hue shift from
+U(-hue, hue) of a turn, the four in random order) and use the same ITU-R
+601 grey. Unlike albumentations, the image is rounded to 8 bits once at the
+end rather than after each step.
+
+``RGBColorJitter`` works in place and on the 256 levels where it can
+(docs/performance.md); its output equals, bit for bit, the plain
+one-new-array-per-step version (tests/.../test_photometric.py compares them).
 """
 import cv2
 import numpy as np
