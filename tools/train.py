@@ -22,7 +22,8 @@ from mmmae.utils import (ConfigNotFoundError, CorruptCheckpointError,  # noqa: E
 from mmmae.utils.config_errors import ConfigKeyError  # noqa: E402
 from mmmae.utils.amp_dtype import AMP_DTYPES, set_amp_dtype  # noqa: E402
 from mmmae.utils.atomic_io import DiskFullError  # noqa: E402
-from mmmae.utils.compile_check import resolve_compile  # noqa: E402
+from mmmae.utils.compile_check import (make_compile_ready,  # noqa: E402
+                                       resolve_compile)
 from mmmae.utils.resume import find_resume_checkpoint  # noqa: E402
 
 CLEAR_ERRORS = (ConfigNotFoundError, UnknownTypeError, UnsafeCheckpointError,
@@ -154,6 +155,8 @@ def main(argv=None):
     setup_cpu_distributed(cfg, args.launcher)
 
     runner = build_runner(cfg)
+    if cfg.get('compile', None):
+        make_compile_ready(runner)
     # Dataloaders and their datasets are built lazily, inside train().
     with explain_registry_errors(cfg):
         runner.train()

@@ -95,13 +95,14 @@ def failure_reason(output: str, returncode: int) -> str:
     return lines[-1] if lines else f'exit status {returncode}'
 
 
-def resolve_compile(cfg, probe=probe_compile) -> Optional[str]:
+def resolve_compile(cfg, probe=None) -> Optional[str]:
     """Turn ``cfg.compile`` off, with a warning, when it cannot work here.
 
     Args:
         cfg (Config): The run's config; ``cfg.compile`` is read and, on
             failure, set to False.
-        probe (callable): ``probe(backend, options) -> reason or None``.
+        probe (callable, optional): ``probe(backend, options) -> reason or
+            None``; defaults to :func:`probe_compile`.
 
     Returns:
         The reason compilation was turned off, or None.
@@ -111,7 +112,7 @@ def resolve_compile(cfg, probe=probe_compile) -> Optional[str]:
         return None
     options = dict(options)
     backend = options.pop('backend', 'inductor')
-    reason = probe(backend, options)
+    reason = (probe or probe_compile)(backend, options)
     if reason is None:
         return None
     from mmengine.logging import print_log
@@ -122,3 +123,40 @@ def resolve_compile(cfg, probe=probe_compile) -> Optional[str]:
         logger='current', level=logging.WARNING)
     cfg.compile = False
     return reason
+
+
+def plain_param_groups(optimizer) -> int:
+    """Make an optimizer's param groups plain dicts; returns how many
+    changed.
+
+    Optimizer wrapper constructors with per-parameter settings (layer-wise
+    lr decay, prompt groups) hand torch their groups through an mmengine
+    config, so each group is a ``ConfigDict``; dynamo cannot trace
+    ``AdamW.step`` over those (``InternalTorchDynamoError: 'UserDefinedDict
+    Variable' object has no attribute 'items'``), and ``cfg.compile``
+    compiles the optimizer step with the train step. Call before the
+    parameter schedulers are built (they read the live list).
+    """
+    changed = 0
+    for i, group in enumerate(optimizer.param_groups):
+        if type(group) is not dict:
+            optimizer.param_groups[i] = dict(group)
+            changed += 1
+    return changed
+
+
+def make_compile_ready(runner) -> None:
+    """Have ``runner`` build optimizers with plain-dict param groups (see
+    :func:`plain_param_groups`), before its ``train()`` compiles the train
+    step."""
+    build = runner.build_optim_wrapper
+
+    def build_plain(optim_wrapper):
+        wrapper = build(optim_wrapper)
+        wrappers = wrapper.values() if hasattr(wrapper, 'values') else \
+            [wrapper]
+        for w in wrappers:
+            plain_param_groups(w.optimizer)
+        return wrapper
+
+    runner.build_optim_wrapper = build_plain

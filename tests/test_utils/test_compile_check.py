@@ -71,3 +71,33 @@ def test_probe_names_a_missing_cxx_compiler(monkeypatch):
 @pytest.mark.slow
 def test_probe_passes_where_compile_works():
     assert probe_compile(backend='eager', device='cpu') is None
+
+
+def test_compile_ready_runner_builds_plain_param_groups():
+    # Layer-decay groups arrive as ConfigDicts, which dynamo cannot trace
+    # in AdamW.step (cfg.compile compiles the optimizer step too).
+    import os.path as osp
+    from types import SimpleNamespace
+
+    from mmengine.optim import build_optim_wrapper
+
+    from mmmae.registry import MODELS
+    from mmmae.utils.compile_check import make_compile_ready
+    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    cfg = Config.fromfile(osp.join(
+        root, 'configs/multimae/'
+        'multimae_vit-tiny_depth-seg_1xb8-300i_nyuv2synth-64x64.py'))
+    model = MODELS.build(cfg.model)
+    runner = SimpleNamespace(
+        build_optim_wrapper=lambda c: build_optim_wrapper(model, c))
+    plain = runner.build_optim_wrapper(cfg.optim_wrapper)
+    assert any(type(g) is not dict for g in plain.optimizer.param_groups)
+    make_compile_ready(runner)
+    wrapper = runner.build_optim_wrapper(cfg.optim_wrapper)
+    groups = wrapper.optimizer.param_groups
+    assert len(groups) > 1 and all(type(g) is dict for g in groups)
+    # the same settings, the same tensors
+    for a, b in zip(groups, plain.optimizer.param_groups):
+        assert a.keys() == b.keys() and a['lr'] == b['lr']
+        assert [p.shape for p in a['params']] == \
+            [p.shape for p in b['params']]

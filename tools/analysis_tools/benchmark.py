@@ -120,6 +120,12 @@ def parse_args(argv=None):
                         'a CPU)')
     parser.add_argument('--infer-mode', choices=['predict', 'tensor'],
                         default='predict')
+    parser.add_argument('--compile', action='store_true',
+                        help='torch.compile the timed train step and '
+                        'inference (as cfg.compile=True, which also turns '
+                        'it on; a backend that cannot work here falls back '
+                        'to eager, reported); compiling happens in the '
+                        'warm-up iterations')
     parser.add_argument('--phases', nargs='+',
                         default=['flops', 'sdpa', 'train', 'infer'],
                         choices=PHASES)
@@ -254,6 +260,28 @@ def train_step(model, wrapper, data) -> None:
     wrapper.update_params(parsed)
 
 
+def compiled_fns(cfg, args, result: dict, wrapper) -> tuple:
+    """``(train step, inference runner)`` for the timed phases: compiled
+    when ``--compile`` or ``cfg.compile`` asks and the backend works here
+    (``mmmae.utils.compile_check``), else the eager ones. FLOPs and
+    attention kernels are always counted eagerly."""
+    from mmmae.utils.compile_check import (compile_options,
+                                           plain_param_groups,
+                                           resolve_compile)
+    if args.compile and not cfg.get('compile', None):
+        cfg.compile = True
+    asked = compile_options(cfg.get('compile', None)) is not None
+    reason = resolve_compile(cfg) if asked else None
+    options = compile_options(cfg.get('compile', None))
+    result['compile'] = dict(asked=asked, enabled=options is not None,
+                             fallback_reason=reason)
+    if options is None:
+        return train_step, lambda infer: infer()
+    plain_param_groups(wrapper.optimizer)  # as tools/train.py does
+    step = torch.compile(train_step, **options)
+    return step, torch.compile(lambda infer: infer(), **options)
+
+
 def timed(fn, warmup: int, iters: int, device) -> float:
     for _ in range(warmup):
         fn()
@@ -327,6 +355,7 @@ def model_phases(cfg, args, result: dict) -> None:
     wrapper, train_dtype, note = build_optim_wrapper(
         model, cfg, device, args.amp, args.amp_dtype)
     infer_dt = infer_dtype(device, args.amp, args.amp_dtype)
+    timed_step, timed_infer = compiled_fns(cfg, args, result, wrapper)
 
     # The peak in each dtype a timed phase computes in.
     dtypes = ([train_dtype] if 'train' in phases else []) + \
@@ -345,6 +374,43 @@ def model_phases(cfg, args, result: dict) -> None:
                 device.type, dtype=dtype, enabled=args.amp):
             return model(**data, mode=args.infer_mode)
 
+    if 'sdpa' in phases:
+        model.eval()
+        calls = attention_kernels(infer, device)
+        fused = {k: v for k, v in calls.items()
+                 if any(f in k for f in FUSED_SDPA)}
+        result['attention'] = dict(
+            kernels=calls, fused=bool(fused),
+            math_fallback=any(MATH_SDPA in k for k in calls))
+
+    if 'train' in phases:
+        model.train()
+        with PeakMemory(device) as mem:
+            seconds = timed(lambda: timed_step(model, wrapper, data),
+                            args.warmup, args.iters, device)
+        ips = train_ips = B * args.iters / seconds
+        result['train'] = dict(
+            images_per_s=round(ips, 3),
+            s_per_iter=round(seconds / args.iters, 4),
+            optim_wrapper=type(wrapper).__name__, dtype=train_dtype,
+            memory=mem.as_dict())
+        if note:
+            result['train']['note'] = note
+
+    if 'infer' in phases:
+        model.eval()
+        with PeakMemory(device) as mem:
+            seconds = timed(lambda: timed_infer(infer), args.warmup,
+                            args.iters, device)
+        ips = infer_ips = B * args.iters / seconds
+        result['infer'] = dict(
+            mode=args.infer_mode, amp=args.amp, dtype=infer_dt,
+            images_per_s=round(ips, 3),
+            s_per_iter=round(seconds / args.iters, 4),
+            memory=mem.as_dict())
+
+    # FLOPs last: the counting pass's freed activations stay in a CPU
+    # process's heap (RSS), which the timed phases' peaks would start from.
     if 'flops' in phases:
         model.eval()
         # Counted with autograd on (same FLOPs, nothing is backpropagated):
@@ -360,45 +426,13 @@ def model_phases(cfg, args, result: dict) -> None:
         result['gflops_per_image'] = dict(
             inference=round(fwd / B / 1e9, 3),
             train_step=round(step / B / 1e9, 3))
-
-    if 'sdpa' in phases:
-        model.eval()
-        calls = attention_kernels(infer, device)
-        fused = {k: v for k, v in calls.items()
-                 if any(f in k for f in FUSED_SDPA)}
-        result['attention'] = dict(
-            kernels=calls, fused=bool(fused),
-            math_fallback=any(MATH_SDPA in k for k in calls))
-
-    if 'train' in phases:
-        model.train()
-        with PeakMemory(device) as mem:
-            seconds = timed(lambda: train_step(model, wrapper, data),
-                            args.warmup, args.iters, device)
-        ips = B * args.iters / seconds
-        result['train'] = dict(
-            images_per_s=round(ips, 3),
-            s_per_iter=round(seconds / args.iters, 4),
-            optim_wrapper=type(wrapper).__name__, dtype=train_dtype,
-            memory=mem.as_dict())
-        if note:
-            result['train']['note'] = note
+    if 'train' in result:
         result['mfu_train'] = result['train']['mfu'] = mfu(
-            result['flops_per_image']['train_step'], ips,
+            result['flops_per_image']['train_step'], train_ips,
             peaks[train_dtype]['flops_per_s'])
-
-    if 'infer' in phases:
-        model.eval()
-        with PeakMemory(device) as mem:
-            seconds = timed(infer, args.warmup, args.iters, device)
-        ips = B * args.iters / seconds
-        result['infer'] = dict(
-            mode=args.infer_mode, amp=args.amp, dtype=infer_dt,
-            images_per_s=round(ips, 3),
-            s_per_iter=round(seconds / args.iters, 4),
-            memory=mem.as_dict())
+    if 'infer' in result:
         result['mfu_infer'] = result['infer']['mfu'] = mfu(
-            result['flops_per_image']['inference'], ips,
+            result['flops_per_image']['inference'], infer_ips,
             peaks[infer_dt]['flops_per_s'])
 
 
@@ -457,6 +491,10 @@ def report(result: dict) -> str:
             'WARNING: unfused math SDPA' if a['math_fallback'] else \
             'no SDPA call seen'
         lines.append(f"attention: {state}: {a['kernels']}")
+    c = result.get('compile') or {}
+    if c.get('asked'):
+        lines.append('torch.compile: on' if c['enabled'] else
+                     f"torch.compile: OFF, eager ({c['fallback_reason']})")
     for phase in ('train', 'infer'):
         if phase in result:
             r = result[phase]
