@@ -66,7 +66,9 @@ class MultiMAEDPTHead(BaseDepthHead):
             recomputed in the backward pass instead of kept. Same
             gradients. Defaults to False.
         channels_last (bool): Run the convolutions on channels-last
-            (NHWC) maps. Same outputs. Defaults to False.
+            (NHWC) maps. Same outputs (to float rounding). Defaults to
+            True: 1.2x faster train step of the ViT-B head at 640x640 on
+            a 2-core CPU (docs/performance.md).
         **kwargs: ``loss_decode``, ``min_depth``, ``max_depth``,
             ``init_depth``, ``align_corners``, ``kind``, ``num_classes``,
             ``gt_field``, ``pred_field``, ``init_cfg`` of ``BaseDepthHead``.
@@ -87,7 +89,7 @@ class MultiMAEDPTHead(BaseDepthHead):
                  norm_cfg=None,
                  depth_act: str = 'none',
                  with_cp: bool = False,
-                 channels_last: bool = False,
+                 channels_last: bool = True,
                  **kwargs):
         in_index = tuple(in_index)
         if len(in_index) != 4 or len(post_process_channels) != 4:
