@@ -103,6 +103,15 @@ def read_image(path: str, backend_args: Optional[dict] = None,
         FileNotFoundError: ``path`` does not exist.
         ValueError: the bytes are not a decodable image (names ``path``).
     """
+    if backend_args is None and '://' not in str(path):
+        # A local file: cv2.imread runs the same decoder as cv2.imdecode
+        # on the file's bytes (the same array) without the Python bytes
+        # object and the copy into it (~0.2 ms of a 640x480 PNG). It
+        # returns None for a missing or bad file: the path below then
+        # raises the error naming it.
+        img = cv2.imread(str(path), flags)
+        if img is not None:
+            return img
     try:
         buf = fileio.get(path, backend_args=backend_args)
     except FileNotFoundError:

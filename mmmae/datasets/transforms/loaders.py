@@ -114,7 +114,12 @@ def depth(path: str, ctx: LoadContext) -> np.ndarray:
             f'{path}: depth is {raw.dtype}, expected a 16-bit PNG in '
             f'units of 1/{scale:g} m (an 8-bit file cannot '
             'hold metric depth; was it saved as a visualisation?)')
-    return raw.astype(np.float32) / scale
+    # = raw.astype(np.float32) / scale: the same float32 division (scale
+    # is a Python float, so float32 after NEP 50), done in place instead
+    # of into a second array.
+    depth = raw.astype(np.float32)
+    np.divide(depth, np.float32(scale), out=depth)
+    return depth
 
 
 def _float_depth(raw: np.ndarray, path: str, ctx: LoadContext):

@@ -1,3 +1,4 @@
+import cv2
 import numpy as np
 import pytest
 
@@ -53,3 +54,40 @@ def test_saliency_threshold_and_depth_npy(tmp_path):
         f.write(b'not numpy')
     with pytest.raises(ValueError, match='cannot read .*d.npy'):
         decoders.depth_from_npy(path)
+
+
+@pytest.mark.parametrize('ext,shape,dtype', [
+    ('.png', (9, 11), np.uint8), ('.png', (9, 11), np.uint16),
+    ('.png', (9, 11, 3), np.uint8), ('.png', (9, 11, 4), np.uint16),
+    ('.jpg', (9, 11, 3), np.uint8), ('.tiff', (9, 11), np.float32)])
+def test_read_image_local_fast_path_equals_imdecode(tmp_path, ext, shape,
+                                                   dtype):
+    """A local file is read with cv2.imread: the same array (dtype,
+    channels, bytes) as cv2.imdecode of its bytes, the plain path."""
+    rng = np.random.default_rng(0)
+    arr = (rng.random(shape) * 1000).astype(dtype) if dtype == np.float32 \
+        else rng.integers(0, np.iinfo(dtype).max, shape, dtype=dtype,
+                          endpoint=True)
+    ok, buf = cv2.imencode(ext, arr)
+    assert ok
+    path = tmp_path / f'a{ext}'
+    path.write_bytes(buf.tobytes())
+    for flags in (cv2.IMREAD_UNCHANGED, cv2.IMREAD_COLOR,
+                  cv2.IMREAD_GRAYSCALE):
+        want = cv2.imdecode(np.frombuffer(path.read_bytes(), np.uint8),
+                            flags)
+        if want is None:  # what OpenCV cannot convert fails on both paths
+            with pytest.raises(ValueError, match='cannot decode'):
+                decoders.read_image(str(path), flags=flags)
+            continue
+        got = decoders.read_image(str(path), flags=flags)
+        assert got.dtype == want.dtype and got.shape == want.shape
+        assert got.tobytes() == want.tobytes()
+
+
+def test_read_image_errors_name_the_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match='missing.png'):
+        decoders.read_image(str(tmp_path / 'missing.png'))
+    (tmp_path / 'bad.png').write_bytes(b'not an image')
+    with pytest.raises(ValueError, match='cannot decode .*bad.png'):
+        decoders.read_image(str(tmp_path / 'bad.png'))

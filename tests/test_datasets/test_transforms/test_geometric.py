@@ -183,7 +183,7 @@ def test_resize_normals_validity_follows_nearest():
         valid[:, 8:].all()
 
 
-def test_pad_values_per_kind():
+def test_pad_values_per_task_kind():
     r = TRANSFORMS.build(dict(type='MultiModalPad', size=(20, 24)))(
         _mt_results())
     assert not r['gt_normals'][16:].any()

@@ -188,3 +188,17 @@ def test_label_map_lookup_equals_per_pixel_decode(dtype, high, monkeypatch):
             got = loaders.label_map('x.png', ctx)
             assert got.dtype == expected.dtype
             assert np.array_equal(got, expected)
+
+
+@pytest.mark.parametrize('scale', [1000., 5000., 256., 1 / 3, 1e-3])
+def test_depth_png_in_place_division_equals_plain(tmp_path, scale):
+    """The depth loader's in-place float32 division gives the bytes of
+    ``raw.astype(np.float32) / scale``, for every 16-bit value."""
+    raw = np.arange(65536, dtype=np.uint16).reshape(256, 256)
+    ok, buf = cv2.imencode('.png', raw)
+    assert ok
+    path = _write(tmp_path / 'd.png', buf.tobytes())
+    got = get_loader(get_modality_kind('depth'))(
+        path, _ctx(depth_scale=scale))
+    want = raw.astype(np.float32) / scale
+    assert got.dtype == np.float32 and got.tobytes() == want.tobytes()

@@ -86,3 +86,24 @@ def test_corrupt_and_missing_files(sample_files):
     paths = dict(paths, rgb=paths['rgb'] + '.gone')
     with pytest.raises(FileNotFoundError, match='.gone'):
         LoadMultiModalFromFile()(_results(paths))
+
+
+@pytest.mark.parametrize('mask_dtype', [np.uint8, np.uint16, bool])
+def test_apply_valid_mask_equals_boolean_assignment(mask_dtype):
+    """``apply_valid_mask`` (cv2.copyTo on uint8 masks) gives the bytes of
+    ``depth[mask == 0] = 0`` for any float32 (NaN, inf, -0.0 kept where
+    valid) and any mask values."""
+    from mmmae.datasets.transforms.loading import apply_valid_mask
+    rng = np.random.default_rng(0)
+    for trial in range(20):
+        h, w = rng.integers(1, 40, 2)
+        depth = rng.normal(0, 5, (h, w)).astype(np.float32)
+        depth.flat[rng.integers(0, depth.size, 4)] = [np.nan, np.inf,
+                                                      -0.0, -np.inf]
+        mask = rng.integers(0, 3, (h, w)) * rng.integers(0, 200, (h, w))
+        mask = mask.astype(mask_dtype)
+        want = depth.copy()
+        want[mask == 0] = 0
+        got = apply_valid_mask(depth.copy(), mask)
+        assert got.dtype == np.float32 and got.shape == (h, w)
+        assert got.tobytes() == want.tobytes()

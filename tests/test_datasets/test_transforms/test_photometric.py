@@ -144,3 +144,19 @@ def test_color_jitter_needs_uint8():
     tf = TRANSFORMS.build(dict(type='RGBColorJitter', prob=1.))
     with pytest.raises(TypeError, match='rgb.*a.png.*uint8.*float32'):
         tf(dict(rgb=np.zeros((4, 4, 3), np.float32), img_path='a.png'))
+
+
+def test_lut_as_one_channel_equals_cv2_lut():
+    """``_lut`` (a contiguous image looked up as one channel) equals
+    cv2.LUT, for float32 and uint8 tables, contiguous or not."""
+    import cv2
+    from mmmae.datasets.transforms.photometric import _lut
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 256, (13, 17, 3), dtype=np.uint8)
+    for table in (rng.normal(0, 300, 256).astype(np.float32),
+                  rng.integers(0, 256, 256, dtype=np.uint8)):
+        for u8 in (img, img[:, ::2], img[..., 0], img[2:9, 3:11]):
+            want = cv2.LUT(u8, table)
+            got = _lut(u8, table)
+            assert got.dtype == want.dtype and got.shape == want.shape
+            assert got.tobytes() == want.tobytes()
