@@ -43,10 +43,13 @@ def shown(tmp_path_factory):
     save_checkpoint(dict(state_dict=MODELS.build(cfg.model).state_dict(),
                          meta=dict()), ckpt)
     show = str(tmp / 'show')
+    # mmengine keeps one visualizer per name for the whole process: a name
+    # of its own keeps an earlier test's plain Visualizer from answering.
     _test_tool().main([
         TINY, ckpt, '--work-dir', str(tmp / 'work'), '--show-dir', show,
-        '--cfg-options'] + [f'{k}_dataloader.dataset.data_root={data}'
-                            for k in ('train', 'val', 'test')])
+        '--cfg-options', 'visualizer.name=mmmae_test_show_dir'] +
+        [f'{k}_dataloader.dataset.data_root={data}'
+         for k in ('train', 'val', 'test')])
     cfg.test_dataloader.dataset.data_root = data
     from mmmae.registry import DATASETS
     dataset = DATASETS.build(cfg.test_dataloader.dataset)

@@ -132,6 +132,16 @@ class MultiTaskVisualizationHook(Hook):
         self._names: Dict[str, str] = {}
         self._used = set()
 
+    def before_run(self, runner) -> None:
+        # The runner's own visualizer: the "current instance" taken in
+        # __init__ is whichever visualizer this process created last, which
+        # need not be this runner's when several runners share a process.
+        if runner.visualizer is not None:
+            shown_only = self.show and not self._visualizer._vis_backends
+            self._visualizer = runner.visualizer
+            if shown_only:
+                self._visualizer._vis_backends = {}
+
     def _image(self, sample) -> Tuple[np.ndarray, str, Optional[np.ndarray]]:
         """(the input picture, its title: ``input rgb (+depth)``, the depth
         in metres when the input shown is a depth map)."""
