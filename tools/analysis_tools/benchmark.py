@@ -3,7 +3,7 @@ limits (MFU, data pipeline vs decode floor), peak memory, parameters, FLOPs.
 
     python tools/analysis_tools/benchmark.py CONFIG [--batch-size 2]
         [--iters 5] [--warmup 2] [--input-size 224 224] [--device cpu]
-        [--amp] [--amp-dtype {float16,bfloat16}] [--threads N]
+        [--amp] [--amp-dtype {float16,bfloat16}] [--compile] [--threads N]
         [--phases flops sdpa train infer data] [--gemm-size N]
         [--data-samples 20] [--out result.json] [--cfg-options KEY=VALUE ...]
 
@@ -19,7 +19,8 @@ The model phases run on a fake batch (no data on disk needed;
   (``mmmae.utils.flop_count``; one multiply-add = 2 FLOPs) of the inference
   forward and of one training step (forward + backward). Attention (SDPA,
   CPU flash kernels included) is counted; grouped-conv backward is counted
-  right. Always run when ``train`` or ``infer`` is, for the MFU.
+  right. Always run when ``train`` or ``infer`` is, for the MFU, and after
+  them: the counting pass's freed memory would raise a CPU phase's peak.
 * ``sdpa``: the attention kernels the inference forward calls (torch
   profiler): fused (``_scaled_dot_product_flash_attention[_for_cpu]``,
   ``_efficient_attention``, ``_cudnn_attention``) or the unfused
@@ -29,6 +30,10 @@ The model phases run on a fake batch (no data on disk needed;
   On CUDA an ``AmpOptimWrapper`` (or ``--amp``) trains in its dtype
   (``--amp-dtype`` overrides); on a CPU mmengine's AMP wrapper is replaced
   by a fp32 ``OptimWrapper`` (reported).
+* ``--compile`` (or ``cfg.compile``): the timed train step and inference
+  run through ``torch.compile`` (compiled in the warm-up iterations; a
+  backend that cannot work here falls back to eager, reported:
+  ``mmmae.utils.compile_check``).
 * ``infer``: ``mode='predict'`` (or ``--infer-mode tensor``) images/s under
   ``torch.no_grad`` in eval mode, autocast with ``--amp`` (fp16 on CUDA,
   bf16 on a CPU unless ``--amp-dtype``); peak memory.
