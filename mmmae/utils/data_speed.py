@@ -110,20 +110,26 @@ def decode_file(path: str):
 
 @contextmanager
 def _record_reads() -> Iterator[List[str]]:
-    """Paths read through ``mmengine.fileio.get`` (how mmcv/mmmae loaders
-    read files) while the context is open."""
+    """Paths read through ``mmengine.fileio.get`` (how mmcv loaders read
+    files) or ``decoders.imread_local`` (how mmmae's ``read_image`` reads a
+    local file) while the context is open."""
+    from mmmae.datasets.transforms import decoders
     reads: List[str] = []
-    original = mmengine.fileio.get
+    original, original_imread = mmengine.fileio.get, decoders.imread_local
 
     def get(filepath, *args, **kwargs):
         reads.append(str(filepath))
         return original(filepath, *args, **kwargs)
 
-    mmengine.fileio.get = get
+    def imread(filename, *args, **kwargs):
+        reads.append(str(filename))
+        return original_imread(filename, *args, **kwargs)
+
+    mmengine.fileio.get, decoders.imread_local = get, imread
     try:
         yield reads
     finally:
-        mmengine.fileio.get = original
+        mmengine.fileio.get, decoders.imread_local = original, original_imread
 
 
 def _plain_getitem(dataset) -> bool:
@@ -194,7 +200,8 @@ def measure_pipeline(dataset, num_samples: int = 20, warmup: int = 2,
         # file backend falls back to the paths its data info lists.
         read = list(OrderedDict.fromkeys(reads))
         if read:
-            sources.add('read by the pipeline (mmengine.fileio.get)')
+            sources.add('read by the pipeline (mmengine.fileio.get, '
+                        'read_image)')
         else:
             read = sample_files(dataset.get_data_info(idx))
             sources.add('listed in the data info (*_path keys)')
