@@ -210,7 +210,9 @@ def label_map(path: str, ctx: LoadContext) -> np.ndarray:
         # ids and dtype as decoding every pixel, ~6x faster. A map with a
         # bad value takes the per-pixel decode, which raises its error.
         table, bad = _label_table_u8(bool(reduce), num_classes, ignore_index)
-        if not cv2.LUT(raw, bad).any():
+        # No value reaches the first bad one (NYUv2: ids <= 40 < 41): no
+        # pixel is bad, and the max costs ~1/20 of the table look-up.
+        if raw.max() < _first_bad(bad) or not cv2.LUT(raw, bad).any():
             return cv2.LUT(raw, table) if table.dtype == np.uint8 else \
                 table[raw]
     return _decode_labels(raw, path, reduce, num_classes, ignore_index)
@@ -239,6 +241,12 @@ def _label_table_u8(reduce: bool, num_classes: Optional[int],
     table.setflags(write=False)  # cached: shared by every call
     bad.setflags(write=False)
     return table, bad
+
+
+def _first_bad(bad: np.ndarray) -> int:
+    """The smallest 8-bit value whose decode is an error (256: none)."""
+    hits = np.flatnonzero(bad)
+    return int(hits[0]) if hits.size else 256
 
 
 def _decode_labels(raw: np.ndarray, path: str, reduce: bool,

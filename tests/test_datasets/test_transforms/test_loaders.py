@@ -202,3 +202,25 @@ def test_depth_png_in_place_division_equals_plain(tmp_path, scale):
         path, _ctx(depth_scale=scale))
     want = raw.astype(np.float32) / scale
     assert got.dtype == np.float32 and got.tobytes() == want.tobytes()
+
+
+def test_label_max_shortcut_first_bad_value(monkeypatch):
+    """The max-below-the-first-bad-value shortcut: NYUv2's first bad 8-bit
+    value is 41; a map reaching it still raises, one below it decodes as
+    the per-pixel decode does."""
+    from mmmae.datasets.transforms import loaders
+    table, bad = loaders._label_table_u8(True, 40, 255)
+    assert loaders._first_bad(bad) == 41
+    assert loaders._first_bad(np.zeros(256, np.uint8)) == 256
+    ctx = loaders.LoadContext(name='semseg', kind=None, options={},
+                              results=dict(num_classes=40))
+    for top, ok in ((40, True), (41, False), (255, True)):
+        raw = np.array([[0, 1], [top, 7]], np.uint8)
+        monkeypatch.setattr(loaders, 'read_image', lambda p, b=None: raw)
+        if ok:
+            want = loaders._decode_labels(raw, 'x.png', True, 40, 255)
+            got = loaders.label_map('x.png', ctx)
+            assert got.dtype == want.dtype and np.array_equal(got, want)
+        else:
+            with pytest.raises(ValueError, match='label 41 on disk'):
+                loaders.label_map('x.png', ctx)
