@@ -83,14 +83,11 @@ def measure(cfg, loader: str = 'train_dataloader', batches: int = 20,
 
 
 def main(argv=None):
-    from mmengine.config import Config
-
-    from mmmae.utils import register_all_modules
+    from mmmae.utils import load_config, register_all_modules
     args = parse_args(argv)
+    # mmmae's loader: a missing file or a key typo is explained.
+    cfg = load_config(args.config, args.cfg_options)
     register_all_modules()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
     result = dict(config=args.config, **measure(
         cfg, args.loader, args.batches, args.warmup, args.num_workers,
         args.config))
