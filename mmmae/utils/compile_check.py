@@ -16,6 +16,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import warnings
 from typing import Optional
 
 _PROBE = textwrap.dedent('''
@@ -116,11 +117,12 @@ def resolve_compile(cfg, probe=None) -> Optional[str]:
     if reason is None:
         return None
     from mmengine.logging import print_log
-    print_log(
-        f'cfg.compile={cfg.compile!r}: torch.compile with backend '
-        f'{backend!r} does not work here ({reason}); training runs '
-        'without compilation (eager, same results).',
-        logger='current', level=logging.WARNING)
+    msg = (f'cfg.compile={cfg.compile!r}: torch.compile with backend '
+           f'{backend!r} does not work here ({reason}); training runs '
+           'without compilation (eager, same results).')
+    # A Python warning for the terminal and the caller, and the run's log.
+    warnings.warn(msg, UserWarning, stacklevel=2)
+    print_log(msg, logger='current', level=logging.WARNING)
     cfg.compile = False
     return reason
 

@@ -33,7 +33,7 @@ def test_compile_options():
         compile_options('yes')
 
 
-def test_a_failing_backend_turns_compile_off_with_the_reason(capsys):
+def test_a_failing_backend_turns_compile_off_with_the_reason():
     seen = []
 
     def broken(backend, options):
@@ -41,13 +41,14 @@ def test_a_failing_backend_turns_compile_off_with_the_reason(capsys):
         return 'InvalidCxxCompiler: No working C++ compiler found'
 
     cfg = Config(dict(compile=dict(backend='inductor', mode='default')))
-    reason = resolve_compile(cfg, probe=broken)
+    # A warning, not the log stream: which handlers the "current" logger
+    # has depends on what ran before in the process.
+    with pytest.warns(UserWarning, match=r'No working C\+\+ compiler found'
+                      r'\); training runs without compilation'):
+        reason = resolve_compile(cfg, probe=broken)
     assert reason == 'InvalidCxxCompiler: No working C++ compiler found'
     assert cfg.compile is False
     assert seen == [('inductor', dict(mode='default'))]
-    out = capsys.readouterr()
-    log = out.out + out.err
-    assert 'No working C++ compiler' in log and 'without compilation' in log
 
 
 def test_a_working_backend_keeps_compile_and_off_is_not_probed():
