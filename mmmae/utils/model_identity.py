@@ -27,6 +27,8 @@ from typing import Dict, List, Optional
 import torch.nn as nn
 from mmengine.model import BaseTTAModel, is_model_wrapper
 
+from .config_errors import RENAMED_TYPES
+
 IDENTITY_KEY = 'mmmae_model'
 _ENCODERS = ('backbone', 'vision_encoder', 'text_encoder')
 _HEADS = ('decode_heads', 'decoders', 'heads')
@@ -135,8 +137,9 @@ def describe(ident: dict) -> str:
     return f'{ident.get("type")}({", ".join(parts)})'
 
 
-# Class names a checkpoint may record from before a rename: the same class.
-_FORMER_NAMES = {'DPTHead': 'MultiMAEDPTHead'}
+# Class names a checkpoint may record from before a rename: the same class
+# (the one table of renames, which also explains the old names in configs).
+_FORMER_NAMES = {old: new for old, (new, _) in RENAMED_TYPES.items()}
 
 
 def identity_mismatch(saved: dict, built: dict) -> List[str]:
