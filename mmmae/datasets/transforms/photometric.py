@@ -13,6 +13,9 @@ end rather than after each step.
 (docs/performance.md); its output equals, bit for bit, the plain
 one-new-array-per-step version (tests/.../test_photometric.py compares them).
 """
+import math
+from typing import Optional
+
 import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
@@ -36,16 +39,8 @@ def _levels(lut):
     return np.arange(256, dtype=np.float32) if lut is None else lut
 
 
-def _lookup(u8: np.ndarray, lut) -> np.ndarray:
-    """The float32 image whose pixels are ``lut`` of the levels of ``u8``.
-
-    Shapes:
-        u8 (H, W, 3) uint8, lut (256, ) float32 -> (H, W, 3) float32
-    """
-    return u8.astype(np.float32) if lut is None else _lut(u8, lut)
-
-
-def _lut(u8: np.ndarray, table: np.ndarray) -> np.ndarray:
+def _lut(u8: np.ndarray, table: np.ndarray,
+         dst: Optional[np.ndarray] = None) -> np.ndarray:
     """``cv2.LUT(u8, table)`` with one table for every channel.
 
     A contiguous image is looked up as one (H, W * C) channel: OpenCV's
@@ -54,9 +49,12 @@ def _lut(u8: np.ndarray, table: np.ndarray) -> np.ndarray:
     Shapes:
         u8 (H, W[, C]) uint8, table (256, ) -> (H, W[, C]) table's dtype
     """
-    if u8.ndim == 3 and u8.flags.c_contiguous:
-        return cv2.LUT(u8.reshape(u8.shape[0], -1), table).reshape(u8.shape)
-    return cv2.LUT(u8, table)
+    if u8.ndim == 3 and u8.flags.c_contiguous and (
+            dst is None or dst.flags.c_contiguous):
+        flat = None if dst is None else dst.reshape(u8.shape[0], -1)
+        return cv2.LUT(u8.reshape(u8.shape[0], -1), table,
+                       dst=flat).reshape(u8.shape)
+    return cv2.LUT(u8, table, dst=dst)
 
 
 def _hue_lut(shift: float) -> np.ndarray:
@@ -71,6 +69,122 @@ def _hue_lut(shift: float) -> np.ndarray:
     """
     return np.mod(np.arange(256, dtype=np.float32) + shift,
                   180).astype(np.uint8)
+
+
+# Pixels per block of the colour jitter's per-pixel work: a float32 block
+# and its grey copy (~0.8 MB at 2 ** 15 pixels) stay in a core's L2 cache.
+_BLOCK_PIXELS = 1 << 15
+_BRIGHTNESS, _CONTRAST, _SATURATION, _HUE = range(4)
+
+
+def _block_rows(height: int, width: int) -> int:
+    """Rows of one block: about ``_BLOCK_PIXELS`` pixels, a multiple of 256.
+
+    OpenCV's colour conversions and BLAS's dot products work in vector
+    chunks of at most 256 pixels counted from the start of the array; with
+    blocks of whole multiples of 256 pixels, every pixel falls at the same
+    place in its chunk as in one whole-image call (the tests compare).
+    """
+    step = 256 // math.gcd(width, 256)
+    return max(step, _BLOCK_PIXELS // max(width, 1) // step * step)
+
+
+class _PixelProgram:
+    """The per-pixel steps of a colour jitter, run block by block.
+
+    A step maps an (h, W, 3) block to a block: uint8 ('lookup', 'hue',
+    'lut_u8', 'trunc_u8', 'round_u8' change or keep the dtype) or float32
+    ('mul', 'contrast', 'saturation' work in place). Each step is the same
+    numpy / OpenCV call as on the whole image, so every pixel gets the same
+    bits; only the passes over memory become passes over cache.
+    """
+
+    def __init__(self, base: np.ndarray):
+        self.base, self.steps = base, []
+        self.rows = _block_rows(*base.shape[:2])
+        self._scratch = {}
+
+    def _buffer(self, name: str, shape, dtype) -> np.ndarray:
+        buf = self._scratch.get(name)
+        if buf is None or buf.shape[1:] != shape[1:] or \
+                buf.shape[0] < shape[0] or buf.dtype != dtype:
+            buf = self._scratch[name] = np.empty(shape, dtype)
+        return buf[:shape[0]]
+
+    def _step(self, blk: np.ndarray, step: tuple,
+              dst: Optional[np.ndarray] = None) -> np.ndarray:
+        """One step on one block; a new block goes to ``dst`` when it has
+        the step's output dtype (the last step writes the result there)."""
+        kind = step[0]
+        u8_dst = dst if dst is not None and dst.dtype == np.uint8 else None
+        if kind == 'lookup':  # uint8 -> float32 values of the levels
+            out = dst if dst is not None and dst.dtype == np.float32 else \
+                self._buffer('float', blk.shape, np.float32)
+            if step[1] is None:
+                np.copyto(out, blk)
+            elif blk.flags.c_contiguous and out.flags.c_contiguous:
+                cv2.LUT(blk.reshape(blk.shape[0], -1), step[1],
+                        dst=out.reshape(blk.shape[0], -1))
+            else:
+                cv2.LUT(blk, step[1], dst=out)
+            return out
+        if kind == 'mul':
+            np.multiply(blk, step[1], out=blk)
+        elif kind == 'contrast':
+            _, mean, factor = step
+            np.subtract(blk, mean, out=blk)
+            np.multiply(blk, factor, out=blk)
+            np.add(blk, mean, out=blk)
+        elif kind == 'saturation':
+            grey = self._buffer('grey', blk.shape[:2], np.float32)
+            np.matmul(blk, _GREY, out=grey)
+            # (h, W, 3) copy: numpy broadcasts (h, W, 1) 3x slower.
+            grey3 = self._buffer('grey3', blk.shape, np.float32)
+            cv2.merge((grey, grey, grey), dst=grey3)
+            np.subtract(blk, grey3, out=blk)
+            np.multiply(blk, step[1], out=blk)
+            np.add(blk, grey3, out=blk)
+        elif kind == 'trunc_u8':  # already clipped to [0, 255]
+            out = u8_dst if u8_dst is not None else \
+                self._buffer('u8', blk.shape, np.uint8)
+            np.copyto(out, blk, casting='unsafe')
+            return out
+        elif kind == 'lut_u8':
+            return _lut(blk, step[1], u8_dst)
+        elif kind == 'hue':
+            # OpenCV writes into a dst of the right shape and type (these
+            # are) and returns it; otherwise it returns a new array.
+            hsv = cv2.cvtColor(blk, cv2.COLOR_RGB2HSV, dst=self._buffer(
+                'hsv', blk.shape, np.uint8))
+            hue = cv2.extractChannel(hsv, 0, dst=self._buffer(
+                'hue', blk.shape[:2], np.uint8))
+            hue = cv2.LUT(hue, step[1], dst=hue)
+            hsv = cv2.insertChannel(hue, hsv, 0)
+            return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB, dst=u8_dst)
+        elif kind == 'round_u8':
+            # = round().astype(np.uint8) on [0, 255] (both round half to
+            # even), in one pass; checked for every float32 there.
+            return cv2.convertScaleAbs(blk, dst=u8_dst)
+        np.clip(blk, 0, 255, out=blk)  # after mul, contrast, saturation
+        return blk
+
+    def run(self, out: Optional[np.ndarray] = None,
+            grey: Optional[np.ndarray] = None) -> None:
+        """Apply the steps to ``base``, writing each block's result into
+        ``out`` and/or its ITU-R 601 grey into ``grey`` (full-size
+        arrays); then the steps so far are done (``base`` = ``out``)."""
+        last = len(self.steps) - 1
+        for y in range(0, self.base.shape[0], self.rows):
+            blk = self.base[y:y + self.rows]
+            dst = None if out is None else out[y:y + self.rows]
+            for i, step in enumerate(self.steps):
+                blk = self._step(blk, step, dst if i == last else None)
+            if grey is not None:
+                np.matmul(blk, _GREY, out=grey[y:y + self.rows])
+            if dst is not None and not np.may_share_memory(blk, dst):
+                dst[...] = blk
+        if out is not None:
+            self.base, self.steps = out, []
 
 
 @TRANSFORMS.register_module()
@@ -106,74 +220,94 @@ class RGBColorJitter(BaseTransform):
     def _factor(x: float) -> float:
         return np.random.uniform(max(0., 1 - x), 1 + x)
 
+    def _draw(self) -> list:
+        """[(op, factor or hue shift)] in the order of application, drawn
+        in that order (the draws never depend on the image)."""
+        ops = []
+        for op in np.random.permutation(4):
+            if op == _BRIGHTNESS and self.brightness > 0:
+                ops.append((op, self._factor(self.brightness)))
+            elif op == _CONTRAST and self.contrast > 0:
+                ops.append((op, self._factor(self.contrast)))
+            elif op == _SATURATION and self.saturation > 0:
+                ops.append((op, self._factor(self.saturation)))
+            elif op == _HUE and self.hue > 0:
+                ops.append((op, np.random.uniform(-self.hue, self.hue) * 180))
+        return ops
+
     def transform(self, results: dict) -> dict:
         if self.key not in results or np.random.rand() >= self.prob:
             return results
-        # While every pixel is a function of its 8-bit level (before the
-        # first per-pixel op, after a hue shift) the image is ``u8`` plus
-        # the float32 value of each of the 256 levels (``lut``; None = the
-        # level itself), and brightness and contrast act on the 256 levels
-        # only; otherwise it is one float32 buffer, updated in place. Every
-        # value goes through the same float32 ops in the same order as
-        # ``img = (img - m) * f + m`` on the whole image would take it, so
-        # the result is bit-identical to the plain version (the tests
-        # compare them); only passes over the image are saved.
-        u8, lut, img = results[self.key], None, None
+        u8 = results[self.key]
         if u8.dtype != np.uint8:
             raise TypeError(f'RGBColorJitter: results["{self.key}"] of '
                             f'{results.get("img_path")} must be uint8, got '
                             f'{u8.dtype}')
-        for op in np.random.permutation(4):
-            if op == 0 and self.brightness > 0:
-                x = _levels(lut) if img is None else img
-                np.multiply(x, self._factor(self.brightness), out=x)
-            elif op == 1 and self.contrast > 0:
-                x = _levels(lut) if img is None else img
-                whole = _lookup(u8, x) if img is None else img
-                mean = _grey(whole).mean()  # float32 scalar
-                factor = self._factor(self.contrast)
-                np.subtract(x, mean, out=x)
-                np.multiply(x, factor, out=x)
-                np.add(x, mean, out=x)
-            elif op == 2 and self.saturation > 0:
-                if img is None:
-                    img, lut = _lookup(u8, lut), None
-                x = img
-                grey = _grey(img)
-                # (H, W, 3) copy: numpy broadcasts (H, W, 1) 3x slower.
-                grey = cv2.merge((grey, grey, grey))
-                factor = self._factor(self.saturation)
-                np.subtract(img, grey, out=img)
-                np.multiply(img, factor, out=img)
-                np.add(img, grey, out=img)
-            elif op == 3 and self.hue > 0:
-                # The image is already clipped to [0, 255]: truncate as
-                # astype(np.uint8) does.
-                if img is not None:
-                    u8 = img.astype(np.uint8)
-                elif lut is not None:
-                    u8 = _lut(u8, lut.astype(np.uint8))
-                hsv = cv2.cvtColor(u8, cv2.COLOR_RGB2HSV)
-                shift = np.random.uniform(-self.hue, self.hue) * 180
-                # Shift the hue channel in place (hsv is ours).
-                hue = cv2.LUT(cv2.extractChannel(hsv, 0), _hue_lut(shift))
-                u8 = cv2.cvtColor(cv2.insertChannel(hue, hsv, 0),
-                                  cv2.COLOR_HSV2RGB)
-                img = lut = None  # whole numbers in [0, 255]: no clip
-                continue
-            else:
-                continue
-            np.clip(x, 0, 255, out=x)
-            if img is None:
-                lut = x
-        # = round().astype(np.uint8) on [0, 255] (both round half to even),
-        # in one pass; checked for every float32 there.
-        if img is not None:
-            u8 = cv2.convertScaleAbs(img)
-        elif lut is not None:
-            u8 = _lut(u8, cv2.convertScaleAbs(lut[None]).ravel())
-        results[self.key] = u8
+        results[self.key] = self._jitter(u8, self._draw())
         return results
+
+    @staticmethod
+    def _jitter(u8: np.ndarray, ops: list) -> np.ndarray:
+        # While every pixel is a function of its 8-bit level (before the
+        # first per-pixel op, after a hue shift) the image is the program's
+        # uint8 result plus the float32 value of each of the 256 levels
+        # (``lut``; None = the level itself), and brightness and contrast
+        # act on the 256 levels only. Every value goes through the same
+        # float32 ops in the same order as ``img = (img - m) * f + m`` on
+        # the whole image would take it, so the result is bit-identical to
+        # the plain version (the tests compare them); only passes over
+        # memory are saved.
+        prog, lut, is_float = _PixelProgram(u8), None, False
+        shape = u8.shape
+        for op, value in ops:
+            if op == _BRIGHTNESS and not is_float:
+                lut = _levels(lut)
+                np.multiply(lut, value, out=lut)
+                np.clip(lut, 0, 255, out=lut)
+            elif op == _BRIGHTNESS:
+                prog.steps.append(('mul', value))
+            elif op == _CONTRAST:
+                # The mean grey of the whole image as it is now.
+                grey = np.empty(shape[:2], np.float32)
+                if is_float:
+                    # The float32 image is ours once materialised: reuse it.
+                    prog.run(out=prog.base if prog.base.dtype == np.float32
+                             else np.empty(shape, np.float32), grey=grey)
+                    prog.steps.append(('contrast', grey.mean(), value))
+                    continue
+                lut = _levels(lut)
+                if prog.steps:  # a hue shift: keep its uint8 result
+                    prog.run(out=np.empty(shape, np.uint8))
+                prog.steps.append(('lookup', lut))
+                prog.run(grey=grey)
+                prog.steps.pop()
+                mean = grey.mean()  # float32 scalar
+                np.subtract(lut, mean, out=lut)
+                np.multiply(lut, value, out=lut)
+                np.add(lut, mean, out=lut)
+                np.clip(lut, 0, 255, out=lut)
+            elif op == _SATURATION:
+                if not is_float:
+                    prog.steps.append(('lookup', lut))
+                    lut, is_float = None, True
+                prog.steps.append(('saturation', value))
+            elif op == _HUE:
+                if is_float:
+                    prog.steps.append(('trunc_u8', ))
+                elif lut is not None:
+                    prog.steps.append(('lut_u8', lut.astype(np.uint8)))
+                prog.steps.append(('hue', _hue_lut(value)))
+                lut, is_float = None, False
+        if is_float:
+            prog.steps.append(('round_u8', ))
+        elif lut is not None:
+            prog.steps.append(
+                ('lut_u8', cv2.convertScaleAbs(lut[None]).ravel()))
+        if not prog.steps:
+            return prog.base
+        out = np.empty(shape, np.uint8)
+        prog.run(out=out)
+        return out
 
     def __repr__(self):
         return (f'{self.__class__.__name__}(brightness={self.brightness}, '

@@ -224,3 +224,36 @@ def test_label_max_shortcut_first_bad_value(monkeypatch):
         else:
             with pytest.raises(ValueError, match='label 41 on disk'):
                 loaders.label_map('x.png', ctx)
+
+
+def _image(path, arr):
+    ok, buf = cv2.imencode(path.suffix, arr)
+    assert ok
+    return _write(path, buf.tobytes())
+
+
+@pytest.mark.parametrize('name,shape', [
+    ('rgb.png', (9, 11, 3)), ('grey.png', (9, 11)), ('rgba.png', (9, 11, 4)),
+    ('rgb.jpg', (9, 11, 3)), ('rgb.bmp', (9, 11, 3)),
+    ('rgba.tiff', (9, 11, 4))])
+def test_rgb8_is_the_file_in_rgb_order(tmp_path, name, shape):
+    """rgb comes out (H, W, 3) uint8 in R, G, B order: the file's channels
+    (cv2 writes B, G, R), grey repeated, alpha dropped; whether OpenCV
+    decodes to RGB itself or the loader swaps BGR."""
+    arr = np.random.default_rng(1).integers(0, 256, shape, dtype=np.uint8)
+    path = _image(tmp_path / name, arr)
+    out = get_loader(get_modality_kind('image'))(path, _ctx('image', 'rgb'))
+    stored = cv2.imread(path, cv2.IMREAD_UNCHANGED)  # a JPEG is lossy
+    if stored.ndim == 2:
+        want = np.repeat(stored[..., None], 3, axis=2)
+    else:
+        want = stored[..., 2::-1]
+    assert out.dtype == np.uint8 and out.shape == shape[:2] + (3, )
+    np.testing.assert_array_equal(out, want)
+
+
+def test_rgb8_rejects_16_bit(tmp_path):
+    path = _image(tmp_path / 'rgb16.png', np.ones((4, 5, 3), np.uint16))
+    with pytest.raises(ValueError, match=f'{path}: rgb must be 8-bit, got '
+                       'uint16'):
+        get_loader(get_modality_kind('image'))(path, _ctx('image', 'rgb'))

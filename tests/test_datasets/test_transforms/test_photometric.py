@@ -160,3 +160,44 @@ def test_lut_as_one_channel_equals_cv2_lut():
             got = _lut(u8, table)
             assert got.dtype == want.dtype and got.shape == want.shape
             assert got.tobytes() == want.tobytes()
+
+
+def test_block_rows_cover_whole_multiples_of_256_pixels():
+    from mmmae.datasets.transforms.photometric import (_BLOCK_PIXELS,
+                                                       _block_rows)
+    for h, w in [(480, 640), (37, 45), (7, 1), (300, 257), (1024, 4096)]:
+        rows = _block_rows(h, w)
+        assert rows >= 1 and (rows * w) % 256 == 0
+        assert rows * w <= max(_BLOCK_PIXELS, 256 * w)
+
+
+@pytest.mark.parametrize('block_pixels', [256, 1280, 1 << 15])
+def test_color_jitter_in_blocks_equals_plain_reference(block_pixels,
+                                                       monkeypatch):
+    """The per-pixel work runs over row blocks; with blocks of a few
+    hundred pixels (many blocks, a short last one) and the
+    default size on a 640x480 image, every output equals the plain
+    whole-image reference."""
+    from mmmae.datasets.transforms import photometric
+    monkeypatch.setattr(photometric, '_BLOCK_PIXELS', block_pixels)
+    rng = np.random.default_rng(block_pixels)
+    # Widths 48 and 40: blocks of 16 and 32 rows, the last one shorter.
+    images = [rng.integers(0, 256, (70, 48, 3), dtype=np.uint8),
+              rng.integers(0, 256, (70, 40, 3), dtype=np.uint8)]
+    if block_pixels == 1 << 15:
+        x, y = np.meshgrid(np.arange(640), np.arange(480))
+        images = [np.stack([x % 256, y % 256, (x + y) % 256],
+                           -1).astype(np.uint8)]
+    for img in images:
+        assert photometric._block_rows(*img.shape[:2]) < img.shape[0]
+    params = dict(brightness=0.4, contrast=0.4, saturation=0.4, hue=0.2,
+                  prob=1.)
+    tf = TRANSFORMS.build(dict(type='RGBColorJitter', **params))
+    for img in images:
+        for seed in range(24):  # 24 orders of the four ops
+            np.random.seed(seed)
+            expected = _plain_jitter(img, **params)
+            np.random.seed(seed)
+            got = tf(dict(rgb=img.copy()))['rgb']
+            assert np.array_equal(got, expected), (block_pixels, seed,
+                                                   img.shape)
