@@ -58,6 +58,10 @@ class LoadContext:
             kind's ``loader_args``.
         backend_args (dict, optional): mmengine file backend arguments.
         shape (tuple, optional): (H, W) of the maps already loaded.
+        valid_mask (np.ndarray, optional): The sample's ``mask_valid`` as
+            decoded, given to the depth loader. A loader that zeroes the
+            depth where it is 0 sets ``mask_applied``; otherwise
+            ``LoadMultiModalFromFile`` applies it after loading.
     """
 
     name: str
@@ -66,6 +70,8 @@ class LoadContext:
     options: dict = field(default_factory=dict)
     backend_args: Optional[dict] = None
     shape: Optional[Tuple[int, int]] = None
+    valid_mask: Optional[np.ndarray] = None
+    mask_applied: bool = False
 
 
 def get_loader(kind: ModalityKind) -> Loader:
@@ -130,12 +136,20 @@ def depth(path: str, ctx: LoadContext) -> np.ndarray:
             f'{path}: depth is {raw.dtype}, expected a 16-bit PNG in '
             f'units of 1/{scale:g} m (an 8-bit file cannot '
             'hold metric depth; was it saved as a visualisation?)')
-    # = raw.astype(np.float32) / scale: the same float32 division (scale
-    # is a Python float, so float32 after NEP 50), done in place instead
-    # of into a second array.
-    depth = raw.astype(np.float32)
-    np.divide(depth, np.float32(scale), out=depth)
-    return depth
+    mask = ctx.valid_mask
+    if mask is not None and mask.dtype == np.uint8 and \
+            mask.shape == raw.shape:
+        # Invalid pixels zeroed on the 16-bit values (cv2.copyTo's new
+        # array is zero where the mask is 0): 0 / scale is 0, so the
+        # metres equal masking after the division, with half the bytes
+        # to move. Another mask (16-bit, another size) is left to
+        # LoadMultiModalFromFile, which applies it or says what is wrong.
+        raw = cv2.copyTo(raw, mask)
+        ctx.mask_applied = True
+    # = raw.astype(np.float32) / scale (scale is a Python float, so
+    # float32 after NEP 50): numpy casts the uint16 values exactly and
+    # divides in float32, in one pass (checked for all 65536 values).
+    return np.divide(raw, np.float32(scale), dtype=np.float32)
 
 
 def _float_depth(raw: np.ndarray, path: str, ctx: LoadContext):

@@ -168,7 +168,9 @@ class LoadMultiModalFromFile(BaseTransform):
         kind = self.modality_kinds.get(name)
         return kind if kind is not None else KIND_OF_MODALITY[name]
 
-    def _load(self, name: str, results: dict, shape=None) -> np.ndarray:
+    def _load(self, name: str, results: dict, shape=None,
+              valid_mask: Optional[np.ndarray] = None):
+        """``(array, whether its loader applied valid_mask)``."""
         path = results.get(f'{name}_path')
         if not path:
             raise KeyError(f'no "{name}_path" in the sample '
@@ -179,7 +181,7 @@ class LoadMultiModalFromFile(BaseTransform):
         ctx = loaders.LoadContext(name=name, kind=kind, results=results,
                                   options=options,
                                   backend_args=self.backend_args,
-                                  shape=shape)
+                                  shape=shape, valid_mask=valid_mask)
         arr = loaders.get_loader(kind)(path, ctx)
         channels = 1 if arr.ndim == 2 else arr.shape[2]
         if kind.channels is not None and channels != kind.channels:
@@ -187,15 +189,13 @@ class LoadMultiModalFromFile(BaseTransform):
                 f'{path}: {name} (kind "{kind.name}") must have '
                 f'{kind.channels} channel(s), loader "{kind.loader}" gave '
                 f'shape {arr.shape}')
-        return arr
+        return arr, ctx.mask_applied
 
     def _apply_mask_valid(self, results: dict, depth_path: str,
-                          depth: np.ndarray) -> np.ndarray:
-        """``depth`` with 0 (invalid) where ``mask_valid`` is 0."""
-        mask_path = results.get('mask_valid_path')
-        if not mask_path:
-            return depth
-        mask = read_png(mask_path, self.backend_args)
+                          depth: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """``depth`` with 0 (invalid) where ``mask`` (``mask_valid``) is
+        0."""
+        mask_path = results['mask_valid_path']
         if mask.ndim != 2:
             raise ValueError(f'{mask_path}: mask_valid must have one '
                              f'channel, got shape {mask.shape}')
@@ -219,6 +219,12 @@ class LoadMultiModalFromFile(BaseTransform):
         if self.load_targets:
             names += [(t, TARGET_KEYS.get(t, t))
                       for t in results.get('targets', ())]
+        # mask_valid is read first so that the depth loader can apply it
+        # to the raw values (``LoadContext.valid_mask``).
+        mask = read_png(results['mask_valid_path'], self.backend_args) \
+            if results.get('mask_valid_path') and \
+            any(name == 'depth' for name, _ in names) else None
+        masked = False
         for name, key in names:
             if name not in self.modality_kinds and \
                     name not in KIND_OF_MODALITY:
@@ -231,7 +237,10 @@ class LoadMultiModalFromFile(BaseTransform):
             if name not in loaded:
                 shape = next(iter(loaded.values()))[1].shape[:2] \
                     if loaded else results.get('ori_shape')
-                arr = self._load(name, results, shape)
+                arr, applied = self._load(
+                    name, results, shape,
+                    mask if name == 'depth' else None)
+                masked |= applied and name == 'depth'
                 loaded[name] = (results[f'{name}_path'], arr)
             keys.append((name, key))
             kinds[key] = self._kind(name)
@@ -240,11 +249,11 @@ class LoadMultiModalFromFile(BaseTransform):
         ref_path, ref = next(iter(loaded.values()))
         for path, arr in loaded.values():
             self._check_same_size(ref_path, ref, path, arr)
-        if 'depth' in loaded:
+        if 'depth' in loaded and mask is not None and not masked:
             # Checked after the modalities so a size mismatch names them.
             path = loaded['depth'][0]
             loaded['depth'] = (path, self._apply_mask_valid(
-                results, *loaded['depth']))
+                results, *loaded['depth'], mask))
         seen = set()
         for name, key in keys:
             arr = loaded[name][1]

@@ -107,3 +107,57 @@ def test_apply_valid_mask_equals_boolean_assignment(mask_dtype):
         got = apply_valid_mask(depth.copy(), mask)
         assert got.dtype == np.float32 and got.shape == (h, w)
         assert got.tobytes() == want.tobytes()
+
+
+@pytest.mark.parametrize('mask_dtype', [np.uint8, np.uint16])
+def test_mask_valid_gives_the_bytes_of_masking_the_metres(
+        sample_files, png_writer, mask_dtype):
+    """The depth loader zeroes invalid pixels on the 16-bit values (an
+    8-bit mask) or the transform does it on the metres (a 16-bit mask):
+    either way the bytes of ``depth / 1000`` with ``[mask == 0] = 0``,
+    for the input and the target."""
+    paths, arrays = sample_files
+    rng = np.random.default_rng(1)
+    mask = (rng.integers(0, 2, arrays['depth'].shape) *
+            rng.integers(1, 200, arrays['depth'].shape)).astype(mask_dtype)
+    png_writer(paths['mask_valid'], mask)
+    want = arrays['depth'].astype(np.float32) / np.float32(1000.)
+    want[mask == 0] = 0
+    out = LoadMultiModalFromFile()(_results(paths))
+    for key in ('depth', 'gt_depth_map'):
+        assert out[key].dtype == np.float32
+        assert out[key].tobytes() == want.tobytes()
+
+
+def test_depth_loader_applies_only_a_matching_8bit_mask():
+    from mmmae.datasets.modality_kinds import get_modality_kind
+    from mmmae.datasets.transforms.loaders import LoadContext, get_loader
+    import cv2
+    import tempfile
+    raw = np.arange(12, dtype=np.uint16).reshape(3, 4) * 700
+    with tempfile.TemporaryDirectory() as tmp:
+        path = f'{tmp}/d.png'
+        assert cv2.imwrite(path, raw)
+        load = get_loader(get_modality_kind('depth'))
+        ok = np.ones((3, 4), np.uint8)
+        ok[1, 2] = 0
+        for mask, applied in [(ok, True), (ok.astype(np.uint16), False),
+                              (ok[:2], False), (None, False)]:
+            ctx = LoadContext(name='depth', kind=get_modality_kind('depth'),
+                              results={}, valid_mask=mask)
+            got = load(path, ctx)
+            assert ctx.mask_applied == applied
+            want = raw.astype(np.float32) / np.float32(1000.)
+            if applied:
+                want[1, 2] = 0
+            assert got.tobytes() == want.tobytes()
+
+
+def test_mask_of_another_size_names_depth_and_mask(sample_files,
+                                                   png_writer):
+    paths, arrays = sample_files
+    png_writer(paths['mask_valid'], arrays['mask_valid'][:, :5])
+    with pytest.raises(ValueError) as err:
+        LoadMultiModalFromFile()(_results(paths))
+    assert paths['depth'] in str(err.value) and \
+        paths['mask_valid'] in str(err.value)
