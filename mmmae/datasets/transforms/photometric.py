@@ -275,12 +275,13 @@ class RGBColorJitter(BaseTransform):
                              else np.empty(shape, np.float32), grey=grey)
                     prog.steps.append(('contrast', grey.mean(), value))
                     continue
-                lut = _levels(lut)
                 if prog.steps:  # a hue shift: keep its uint8 result
                     prog.run(out=np.empty(shape, np.uint8))
+                # No table yet: the levels themselves, a plain cast.
                 prog.steps.append(('lookup', lut))
                 prog.run(grey=grey)
                 prog.steps.pop()
+                lut = _levels(lut)
                 mean = grey.mean()  # float32 scalar
                 np.subtract(lut, mean, out=lut)
                 np.multiply(lut, value, out=lut)
