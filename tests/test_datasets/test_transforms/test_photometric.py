@@ -201,3 +201,24 @@ def test_color_jitter_in_blocks_equals_plain_reference(block_pixels,
             got = tf(dict(rgb=img.copy()))['rgb']
             assert np.array_equal(got, expected), (block_pixels, seed,
                                                    img.shape)
+
+
+def test_color_jitter_of_a_strided_view_equals_its_copy(monkeypatch):
+    """A view (flipped, every other column) gives the result of its
+    contiguous copy, and the input is left as it was."""
+    from mmmae.datasets.transforms import photometric
+    monkeypatch.setattr(photometric, '_BLOCK_PIXELS', 256)
+    img = np.random.default_rng(7).integers(0, 256, (40, 96, 3),
+                                            dtype=np.uint8)
+    tf = TRANSFORMS.build(dict(type='RGBColorJitter', brightness=0.4,
+                               contrast=0.4, saturation=0.4, hue=0.2,
+                               prob=1.))
+    for view in (img[:, ::-1], img[:, ::2], img[::-1]):
+        before = view.copy()
+        for seed in range(24):
+            np.random.seed(seed)
+            got = tf(dict(rgb=view))['rgb']
+            np.random.seed(seed)
+            want = tf(dict(rgb=np.ascontiguousarray(view)))['rgb']
+            assert np.array_equal(got, want), seed
+        assert np.array_equal(view, before)
