@@ -5,7 +5,8 @@ limits (MFU, data pipeline vs decode floor), peak memory, parameters, FLOPs.
         [--iters 5] [--warmup 2] [--input-size 224 224] [--device cpu]
         [--amp] [--amp-dtype {float16,bfloat16}] [--compile] [--threads N]
         [--phases flops sdpa train infer data] [--gemm-size N]
-        [--data-samples 20] [--out result.json] [--cfg-options KEY=VALUE ...]
+        [--data-samples 20] [--data-passes 1] [--out result.json]
+        [--cfg-options KEY=VALUE ...]
 
 Any config works: MultiMAE pre-training, MultiTaskSegmentor fine-tuning and
 prompt configs, and the CLIP classifiers of configs/mmap/. An MmAP config
@@ -43,7 +44,8 @@ The model phases run on a fake batch (no data on disk needed;
   beside the decode-only floor: ``cv2.imread(IMREAD_UNCHANGED)`` of the
   same files each sample read (``mmmae.utils.data_speed``). Prints
   pipeline samples/s, floor samples/s, their ratio and each transform's
-  share. Point a config at data with ``--cfg-options
+  share. ``--data-passes N`` runs each sample N times from the same random
+  state and counts its fastest run (the figure without interference). Point a config at data with ``--cfg-options
   train_dataloader.dataset.data_root=PATH`` (a missing folder is an error
   naming the key); NYUv2-size synthetic data:
   ``python tools/dataset_converters/synthetic_nyuv2.py --size 480 640
@@ -145,6 +147,10 @@ def parse_args(argv=None):
                         help='timed samples of the data phase')
     parser.add_argument('--data-warmup', type=int, default=2,
                         help='untimed samples before the data phase')
+    parser.add_argument('--data-passes', type=int, default=1,
+                        help='runs of each sample from the same random '
+                        'state; the fastest counts (pipeline and floor '
+                        'alike): the figure without interference')
     parser.add_argument('--data-loader', default='train_dataloader',
                         choices=['train_dataloader', 'val_dataloader',
                                  'test_dataloader'],
@@ -318,7 +324,8 @@ def data_phase(cfg, args) -> dict:
     try:
         out = build_and_measure(cfg, args.data_loader, args.config,
                                 num_samples=args.data_samples,
-                                warmup=args.data_warmup, seed=args.seed)
+                                warmup=args.data_warmup, seed=args.seed,
+                                passes=args.data_passes)
     finally:
         import cv2
         cv2.setNumThreads(previous)
@@ -514,7 +521,9 @@ def report(result: dict) -> str:
         lines.append(
             f"data ({d['loader']}, {d['dataset']} at {d['data_root']}, "
             f"{d['num_samples']} samples, {d['files_per_sample']:.1f} files "
-            f"each): pipeline {d['pipeline_samples_per_s']:.2f} samples/s, "
+            "each" + (f", best of {d['passes']} passes"
+                      if d.get('passes', 1) > 1 else '') +
+            f"): pipeline {d['pipeline_samples_per_s']:.2f} samples/s, "
             f"decode floor {d['decode_floor_samples_per_s']:.2f} samples/s, "
             f"pipeline/floor {d['pipeline_to_floor']:.3f}")
         for t in d['transforms']:
