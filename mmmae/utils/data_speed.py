@@ -21,6 +21,8 @@ import numpy as np
 import torch
 from mmengine.dataset import BaseDataset
 
+from .rng_state import get_rng_state, set_rng_state
+
 __all__ = ['dataset_root_key', 'check_dataset_root', 'sample_files',
            'decode_file', 'measure_pipeline', 'build_and_measure',
            'cv2_single_thread']
@@ -220,14 +222,11 @@ def measure_pipeline(dataset, num_samples: int = 20, warmup: int = 2,
     sources = set()
     for k, idx in enumerate(order):
         timed = k >= warmup
-        states = (random.getstate(), np.random.get_state(),
-                  torch.get_rng_state())
-        best = dict(pipeline=float('inf'), floor=float('inf'))
+        state = get_rng_state(cuda=False)
+        best_pipeline = best_floor = float('inf')
         best_spent = {name: float('inf') for name in names}
         for _ in range(passes):
-            random.setstate(states[0])
-            np.random.set_state(states[1])
-            torch.set_rng_state(states[2])
+            set_rng_state(state)
             seconds, taken, read, source = _run_sample(
                 dataset, idx, step, names, transforms)
             sources.add(source)
@@ -236,13 +235,13 @@ def measure_pipeline(dataset, num_samples: int = 20, warmup: int = 2,
             start = time.perf_counter()
             for path in read:
                 decode_file(path)
-            best['floor'] = min(best['floor'], time.perf_counter() - start)
-            best['pipeline'] = min(best['pipeline'], seconds)
+            best_floor = min(best_floor, time.perf_counter() - start)
+            best_pipeline = min(best_pipeline, seconds)
             for name, t in taken.items():
                 best_spent[name] = min(best_spent[name], t)
         if timed:
-            floor += best['floor']
-            total += best['pipeline']
+            floor += best_floor
+            total += best_pipeline
             files.append(read)
             for name in names:
                 if best_spent[name] < float('inf'):

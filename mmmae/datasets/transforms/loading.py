@@ -240,7 +240,7 @@ class LoadMultiModalFromFile(BaseTransform):
                 arr, applied = self._load(
                     name, results, shape,
                     mask if name == 'depth' else None)
-                masked |= applied and name == 'depth'
+                masked |= applied  # only depth gets the mask
                 loaded[name] = (results[f'{name}_path'], arr)
             keys.append((name, key))
             kinds[key] = self._kind(name)

@@ -122,12 +122,8 @@ class _PixelProgram:
                 self._buffer('float', blk.shape, np.float32)
             if step[1] is None:
                 np.copyto(out, blk)
-            elif blk.flags.c_contiguous and out.flags.c_contiguous:
-                cv2.LUT(blk.reshape(blk.shape[0], -1), step[1],
-                        dst=out.reshape(blk.shape[0], -1))
-            else:
-                cv2.LUT(blk, step[1], dst=out)
-            return out
+                return out
+            return _lut(blk, step[1], out)
         if kind == 'mul':
             np.multiply(blk, step[1], out=blk)
         elif kind == 'contrast':
