@@ -190,6 +190,31 @@ def test_label_map_lookup_equals_per_pixel_decode(dtype, high, monkeypatch):
             assert np.array_equal(got, expected)
 
 
+@pytest.mark.parametrize('reduce,num_classes,ignore,limit', [
+    (True, 40, 255, 41), (False, 300, 255, 256), (True, None, 255, 255),
+    (False, 40, 255, 40), (False, None, 65535, 0)])
+def test_label_shift_is_the_table_below_its_limit(reduce, num_classes,
+                                                  ignore, limit):
+    """The wrapping-add shortcut covers exactly the values whose decode is
+    a valid uint8 id equal to (v + offset) mod 256, and gives the ids of
+    the per-pixel decode on a map of every such value."""
+    from mmmae.datasets.transforms import loaders
+    offset, got = loaders._label_shift_u8(reduce, num_classes, ignore)
+    assert got == limit
+    values = np.arange(256, dtype=np.uint8)
+    for v in values[:limit]:
+        want = loaders._decode_labels(np.full(1, v, np.uint8), 'x', reduce,
+                                      num_classes, ignore)
+        assert want.dtype == np.uint8 and want[0] == np.add(v, offset)
+    if 0 < limit < 256:  # the first value past it is bad or not shifted
+        try:
+            past = loaders._decode_labels(np.full(1, limit, np.uint8), 'x',
+                                          reduce, num_classes, ignore)
+        except ValueError:
+            past = None
+        assert past is None or past[0] != np.add(np.uint8(limit), offset)
+
+
 @pytest.mark.parametrize('scale', [1000., 5000., 256., 1 / 3, 1e-3])
 def test_depth_png_in_place_division_equals_plain(tmp_path, scale):
     """The depth loader's in-place float32 division gives the bytes of
