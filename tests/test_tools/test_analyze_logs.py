@@ -1,7 +1,6 @@
 """tools/analysis_tools/analyze_logs.py: plot_curve and cal_train_time on
 mmengine's JSON-lines logs (a real toy run and hand-written multi-task and
 epoch-based logs)."""
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -20,11 +19,9 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 
 
-def _tool():
-    spec = importlib.util.spec_from_file_location('analyze_logs', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture(scope='module')
+def tool(load_tool):
+    return load_tool('tools/analysis_tools/analyze_logs.py')
 
 
 def _write(path, entries):
@@ -67,7 +64,7 @@ def _args(tool, *argv):
     return tool.parse_args(list(argv))
 
 
-def test_real_toy_run(tmp_path):
+def test_real_toy_run(tmp_path, tool):
     """A log written by mmengine itself (tools/train.py on the toy
     project): a png with the curves, and the training time."""
     cfg = write_toy_project(tmp_path)
@@ -75,7 +72,6 @@ def test_real_toy_run(tmp_path):
     proc = run_tool(['tools/train.py', cfg, '--work-dir', str(work)],
                     tmp_path)
     assert proc.returncode == 0, proc.stdout[-3000:]
-    tool = _tool()
     out = tmp_path / 'plots' / 'curves.png'
     out.parent.mkdir()
     assert tool.main(['plot_curve', str(work), '--keys', 'loss', 'mse',
@@ -95,8 +91,7 @@ def test_real_toy_run(tmp_path):
     assert result['avg'] == pytest.approx(sum(times) / 6)
 
 
-def test_multi_task_keys_train_and_val_curves(tmp_path, capsys):
-    tool = _tool()
+def test_multi_task_keys_train_and_val_curves(tmp_path, capsys, tool):
     log = tool.load_json_log(_multi_task_log(tmp_path))
     assert len(log['train']) == 4 and len(log['val']) == 2
     assert not log['by_epoch']
@@ -112,8 +107,7 @@ def test_multi_task_keys_train_and_val_curves(tmp_path, capsys):
     assert [c['part'] for c in tool.curves(log, 'time')] == ['train', 'val']
 
 
-def test_figure_has_titles_labels_and_legends(tmp_path):
-    tool = _tool()
+def test_figure_has_titles_labels_and_legends(tmp_path, tool):
     logs = [tool.load_json_log(_multi_task_log(tmp_path, 'a')),
             tool.load_json_log(_multi_task_log(tmp_path, 'b', scale=2))]
     keys = ['loss', 'mIoU', 'time']
@@ -144,8 +138,7 @@ def test_figure_has_titles_labels_and_legends(tmp_path):
                             '3'), logs, keys)
 
 
-def test_epoch_based_log(tmp_path):
-    tool = _tool()
+def test_epoch_based_log(tmp_path, tool):
     path = _epoch_log(tmp_path)
     log = tool.load_json_log(path)
     assert log['by_epoch']
@@ -158,8 +151,7 @@ def test_epoch_based_log(tmp_path):
     assert result['total_s'] == pytest.approx(result['avg'] * 60)
 
 
-def test_bad_input_is_named(tmp_path):
-    tool = _tool()
+def test_bad_input_is_named(tmp_path, tool):
     log = _multi_task_log(tmp_path)
     with pytest.raises(tool.LogKeyError) as info:
         tool.main(['plot_curve', log, '--keys', 'mIOU'])

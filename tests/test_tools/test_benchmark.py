@@ -1,4 +1,3 @@
-import importlib.util
 import os.path as osp
 
 import pytest
@@ -10,24 +9,19 @@ TINY = osp.join(ROOT, 'configs/multimae/'
                 'multimae_vit-tiny_pretrain_1xb16-300i_nyuv2synth-64x64.py')
 
 
-def _tool():
-    path = osp.join(ROOT, 'tools', 'analysis_tools', 'benchmark.py')
-    spec = importlib.util.spec_from_file_location('benchmark', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture(scope='module')
+def bench(load_tool):
+    return load_tool('tools/analysis_tools/benchmark.py')
 
 
-def test_sdpa_flops_are_counted_on_cpu():
-    bench = _tool()
+def test_sdpa_flops_are_counted_on_cpu(bench):
     q = torch.randn(2, 4, 16, 8)
     flops = bench.count_flops(lambda: F.scaled_dot_product_attention(q, q, q))
     # QK^T and AV: 2 matmuls of B*H*N*N*Dh FMAs, 2 FLOPs each.
     assert flops == 2 * 2 * (2 * 4 * 16 * 16 * 8)
 
 
-def test_depthwise_conv_backward_is_not_overcounted():
-    bench = _tool()
+def test_depthwise_conv_backward_is_not_overcounted(bench):
     conv = torch.nn.Conv2d(16, 16, 7, padding=3, groups=16)
     x = torch.randn(1, 16, 8, 8, requires_grad=True)
     fwd = bench.count_flops(lambda: conv(x))
@@ -36,8 +30,7 @@ def test_depthwise_conv_backward_is_not_overcounted():
     assert bench.count_flops(lambda: conv(x).sum().backward()) == 3 * fwd
 
 
-def test_benchmark_reports_every_figure(tmp_path):
-    bench = _tool()
+def test_benchmark_reports_every_figure(tmp_path, bench):
     out = tmp_path / 'bench.json'
     result = bench.main([TINY, '--batch-size', '2', '--iters', '1',
                          '--warmup', '0', '--device', 'cpu', '--gemm-size',
@@ -79,8 +72,7 @@ CONFIGS = osp.join(ROOT, 'configs')
      None),
 ])
 def test_benchmark_runs_any_kind_of_config(config, options, input_size,
-                                           size_from, trainable):
-    bench = _tool()
+                                           size_from, trainable, bench):
     result = bench.main([osp.join(CONFIGS, config), '--batch-size', '2',
                          '--iters', '1', '--warmup', '0', '--device', 'cpu',
                          '--phases', 'flops', 'sdpa', 'train',
@@ -106,9 +98,8 @@ SEG_TINY = osp.join(CONFIGS, 'multimae',
                     'multimae_vit-tiny_depth-seg_1xb8-300i_nyuv2synth-64x64.py')
 
 
-def test_mfu_fields_are_consistent(tmp_path):
+def test_mfu_fields_are_consistent(tmp_path, bench):
     import json
-    bench = _tool()
     out = tmp_path / 'mfu.json'
     result = bench.main([TINY, '--batch-size', '2', '--iters', '2',
                          '--warmup', '1', '--device', 'cpu', '--threads', '1',
@@ -143,9 +134,8 @@ def _nyuv2(tmp_path):
     return root
 
 
-def test_data_phase_measures_pipeline_and_floor(tmp_path):
+def test_data_phase_measures_pipeline_and_floor(tmp_path, bench):
     import json
-    bench = _tool()
     root = _nyuv2(tmp_path)
     out = tmp_path / 'data.json'
     result = bench.main([SEG_TINY, '--phases', 'data', '--data-samples', '4',
@@ -175,8 +165,7 @@ def test_data_phase_measures_pipeline_and_floor(tmp_path):
     assert result['pipeline_to_floor'] == saved['pipeline_to_floor']
 
 
-def test_data_phase_pretrain_folder(tmp_path):
-    bench = _tool()
+def test_data_phase_pretrain_folder(tmp_path, bench):
     root = _nyuv2(tmp_path)
     result = bench.main([TINY, '--phases', 'data', '--data-samples', '3',
                          '--data-warmup', '0', '--cfg-options',
@@ -187,8 +176,7 @@ def test_data_phase_pretrain_folder(tmp_path):
     assert result['pipeline_to_floor'] > 0
 
 
-def test_data_phase_missing_folder_names_folder_and_key(tmp_path):
-    bench = _tool()
+def test_data_phase_missing_folder_names_folder_and_key(tmp_path, bench):
     missing = tmp_path / 'no_such_nyu'
     with pytest.raises(FileNotFoundError) as err:
         bench.main([SEG_TINY, '--phases', 'data', '--cfg-options',
@@ -203,8 +191,7 @@ def test_data_phase_missing_folder_names_folder_and_key(tmp_path):
     assert result['gflops_per_image']['inference'] > 0
 
 
-def test_amp_on_cpu_measures_a_peak_per_dtype():
-    bench = _tool()
+def test_amp_on_cpu_measures_a_peak_per_dtype(bench):
     result = bench.main([TINY, '--batch-size', '2', '--iters', '1',
                          '--warmup', '0', '--device', 'cpu', '--amp',
                          '--phases', 'train', 'infer', '--gemm-size', '128',

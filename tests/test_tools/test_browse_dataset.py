@@ -2,7 +2,6 @@
 (NYUv2 dense multi-task, MultiMAE pre-training folders, toy multi-domain
 classification): the pictures hold every map of the sample after the
 pipeline, pixel for pixel, and bad input names the culprit."""
-import importlib.util
 import os
 import os.path as osp
 import subprocess
@@ -35,12 +34,9 @@ TOY = osp.join(ROOT, 'configs/mmap/mmap-mt_clip-tiny_l2d2_1xb16-300i_'
                'toy-multidomain-32.py')
 
 
-def _tool():
-    path = osp.join(ROOT, 'tools', 'analysis_tools', 'browse_dataset.py')
-    spec = importlib.util.spec_from_file_location('browse_dataset', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture(scope='module')
+def tool(load_tool):
+    return load_tool('tools/analysis_tools/browse_dataset.py')
 
 
 @pytest.fixture(scope='module')
@@ -74,10 +70,9 @@ def _flip_config(tmp_path, data):
     return str(path)
 
 
-def test_flipped_sample_keeps_every_map_aligned(data, tmp_path):
+def test_flipped_sample_keeps_every_map_aligned(data, tmp_path, tool):
     cfg_path = _flip_config(tmp_path, data)
     out = tmp_path / 'pics'
-    tool = _tool()
     written = tool.main([cfg_path, '--output-dir', str(out), '--not-show',
                          '--max-samples', '2'])
     assert [osp.basename(p) for p in written] == [
@@ -140,11 +135,11 @@ def test_flipped_sample_keeps_every_map_aligned(data, tmp_path):
     assert set(map(tuple, shown[edge == 255])) <= HATCH
 
 
-def test_random_crop_config_and_modality_filter(data, tmp_path):
+def test_random_crop_config_and_modality_filter(data, tmp_path, tool):
     """The real augmenting pipeline; --modalities keeps only the named
     maps, every panel the 64 x 64 crop."""
     out = tmp_path / 'pics'
-    written = _tool().main([
+    written = tool.main([
         SEG_DEPTH, '--output-dir', str(out), '--not-show', '--cfg-options',
         f'train_dataloader.dataset.data_root={data / "nyuv2_synth"}',
         '--modalities', 'rgb', 'depth'])
@@ -173,8 +168,8 @@ def test_random_crop_config_and_modality_filter(data, tmp_path):
     assert (picture[y0:, x1 + 120:] == 255).all()
 
 
-def test_pretrain_folders(data, tmp_path):
-    written = _tool().main([
+def test_pretrain_folders(data, tmp_path, tool):
+    written = tool.main([
         PRETRAIN, '--output-dir', str(tmp_path), '--not-show',
         '--max-samples', '1', '--cfg-options',
         f'train_dataloader.dataset.data_root={data / "nyuv2_synth/train"}'])
@@ -190,8 +185,8 @@ def test_pretrain_folders(data, tmp_path):
     assert picture.shape[1] > 3 * 160
 
 
-def test_toy_classification_image_class_and_domain(data, tmp_path):
-    written = _tool().main([
+def test_toy_classification_image_class_and_domain(data, tmp_path, tool):
+    written = tool.main([
         TOY, '--output-dir', str(tmp_path), '--not-show', '--split',
         'test', '--cfg-options',
         f'test_dataloader.dataset.data_root={data / "toy"}'])
@@ -209,14 +204,14 @@ def test_toy_classification_image_class_and_domain(data, tmp_path):
     assert panels[0].title == 'img (input)'
     assert panels[0].caption == (f'GT: {name} ({label})',
                                  f'domain: {meta["task"]}')
-    _, boxes = draw_panels(panels, _tool().header_line(0, packed))
+    _, boxes = draw_panels(panels, tool.header_line(0, packed))
     picture = _read_rgb(written[0])
     # The picture shows the file's colours in RGB order (mmcv loads BGR).
     on_disk = _read_rgb(meta['img_path'])
     assert (_panel(picture, boxes['img input'], 10) == on_disk).all()
 
 
-def test_pipeline_normalisation_is_undone(data, tmp_path):
+def test_pipeline_normalisation_is_undone(data, tmp_path, tool):
     cfg = tmp_path / 'norm_cfg.py'
     cfg.write_text(
         f'_base_ = [{TOY!r}]\n'
@@ -228,10 +223,10 @@ def test_pipeline_normalisation_is_undone(data, tmp_path):
         '              dict(type="mmpretrain.PackInputs",\n'
         '                   meta_keys=("img_path", "ori_shape", '
         '"img_shape", "flip", "flip_direction", "task"))]))\n')
-    normed = _tool().main([str(cfg), '--output-dir', str(tmp_path / 'n'),
-                           '--not-show', '--split', 'test',
-                           '--max-samples', '1'])
-    plain = _tool().main([
+    normed = tool.main([str(cfg), '--output-dir', str(tmp_path / 'n'),
+                        '--not-show', '--split', 'test',
+                        '--max-samples', '1'])
+    plain = tool.main([
         TOY, '--output-dir', str(tmp_path / 'p'), '--not-show', '--split',
         'test', '--max-samples', '1', '--cfg-options',
         f'test_dataloader.dataset.data_root={data / "toy"}'])
@@ -241,9 +236,9 @@ def test_pipeline_normalisation_is_undone(data, tmp_path):
     assert np.abs(a.astype(int) - b.astype(int)).max() <= 1
 
 
-def test_unknown_modality_names_it_the_config_and_what_exists(data):
+def test_unknown_modality_names_it_the_config_and_what_exists(data, tool):
     with pytest.raises(KeyError) as err:
-        _tool().main([
+        tool.main([
             SEG_DEPTH, '--output-dir', '/tmp/unused', '--not-show',
             '--cfg-options',
             f'train_dataloader.dataset.data_root={data / "nyuv2_synth"}',
@@ -270,7 +265,7 @@ def test_missing_dataset_folder_names_it_and_the_command(tmp_path):
     assert not osp.exists(tmp_path / 'o')
 
 
-def test_pascal_context_parts_with_their_class_names(tmp_path):
+def test_pascal_context_parts_with_their_class_names(tmp_path, tool):
     sys.path.insert(0, osp.join(ROOT, 'tests', 'test_datasets'))
     try:
         from mt_layouts import make_pascal_mt
@@ -281,9 +276,9 @@ def test_pascal_context_parts_with_their_class_names(tmp_path):
     cfg = osp.join(ROOT, 'configs/multimae/multimae_vit-b_seg-parts-sal-'
                    'normals-edge_1xb2-40k_pascal-context-mt-512x512.py')
     option = f'val_dataloader.dataset.data_root={tmp_path / "PASCAL_MT"}'
-    written = _tool().main([cfg, '--output-dir', str(tmp_path / 'o'),
-                            '--not-show', '--split', 'val',
-                            '--cfg-options', option])
+    written = tool.main([cfg, '--output-dir', str(tmp_path / 'o'),
+                         '--not-show', '--split', 'val',
+                         '--cfg-options', option])
     assert [osp.basename(p) for p in written] == ['00000_2008_000003.png']
     register_all_modules()
     config = Config.fromfile(cfg)

@@ -1,7 +1,5 @@
 """tools/model_converters/clip2mmmae.py: OpenAI/open_clip -> mmmae CLIP."""
-import importlib.util
 import json
-import os.path as osp
 
 import pytest
 import torch
@@ -9,15 +7,10 @@ import torch
 from mmmae.models.backbones.clip import CLIPTokenizer
 from mmmae.registry import MODELS
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-
-def _tool(name):
-    path = osp.join(ROOT, 'tools', 'model_converters', f'{name}.py')
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture(scope='module')
+def conv(load_tool):
+    return load_tool('tools/model_converters/clip2mmmae.py')
 
 
 def open_clip_tiny(width=48, quick_gelu=True):
@@ -50,8 +43,7 @@ def torchscript(model, path):
     torch.jit.save(traced, path)
 
 
-def test_converted_weights_reproduce_open_clip(tmp_path):
-    conv = _tool('clip2mmmae')
+def test_converted_weights_reproduce_open_clip(tmp_path, conv):
     ref = open_clip_tiny()
     src = str(tmp_path / 'openclip.pth')
     torch.save(ref.state_dict(), src)
@@ -70,8 +62,7 @@ def test_converted_weights_reproduce_open_clip(tmp_path):
     assert torch.equal(model.logit_scale, ref.logit_scale)
 
 
-def test_torchscript_archive_like_openai(tmp_path):
-    conv = _tool('clip2mmmae')
+def test_torchscript_archive_like_openai(tmp_path, conv):
     ref = open_clip_tiny()
     path = str(tmp_path / 'ViT-tiny.pt')
     torchscript(ref, path)
@@ -82,8 +73,7 @@ def test_torchscript_archive_like_openai(tmp_path):
     conv.check_against_towers(sd, 'tiny', 'tiny')
 
 
-def test_checkpoint_of_another_width(tmp_path):
-    conv = _tool('clip2mmmae')
+def test_checkpoint_of_another_width(tmp_path, conv):
     src = str(tmp_path / 'wide.pth')
     torch.save(open_clip_tiny(width=64).state_dict(), src)
     with pytest.raises(ValueError) as err:
@@ -102,8 +92,7 @@ def test_checkpoint_of_another_width(tmp_path):
         model.init_weights()
 
 
-def test_non_vit_keys_rejected():
-    conv = _tool('clip2mmmae')
+def test_non_vit_keys_rejected(conv):
     with pytest.raises(KeyError, match='visual.layer1.0.conv1.weight'):
         conv.convert_clip_state_dict(
             {'visual.layer1.0.conv1.weight': torch.zeros(1)})
@@ -111,8 +100,7 @@ def test_non_vit_keys_rejected():
 
 # ---------------------------------------------------- activation (item 13)
 @pytest.mark.parametrize('quick_gelu', [True, False])
-def test_activation_read_from_torchscript_code(tmp_path, quick_gelu):
-    conv = _tool('clip2mmmae')
+def test_activation_read_from_torchscript_code(tmp_path, quick_gelu, conv):
     path = str(tmp_path / 'ViT-tiny.pt')
     torchscript(open_clip_tiny(quick_gelu=quick_gelu), path)
     ckpt = conv.convert_file(path, None, 'tiny', 'tiny')
@@ -126,8 +114,7 @@ def test_activation_read_from_torchscript_code(tmp_path, quick_gelu):
         conv.convert_file(path, None, 'tiny', 'tiny', act=other)
 
 
-def test_activation_from_open_clip_config_or_explicit(tmp_path):
-    conv = _tool('clip2mmmae')
+def test_activation_from_open_clip_config_or_explicit(tmp_path, conv):
     src = str(tmp_path / 'open_clip_pytorch_model.bin')
     torch.save(open_clip_tiny(quick_gelu=False).state_dict(), src)
     # a bare state dict does not say: --act is required
@@ -147,9 +134,8 @@ def test_activation_from_open_clip_config_or_explicit(tmp_path):
         conv.convert_file(src, None, 'tiny', 'tiny', act='gelu')
 
 
-def test_loading_a_checkpoint_of_the_other_activation_fails(tmp_path):
+def test_loading_a_checkpoint_of_the_other_activation_fails(tmp_path, conv):
     """A GELU checkpoint in QuickGELU towers: an error naming both."""
-    conv = _tool('clip2mmmae')
     ref = open_clip_tiny(quick_gelu=False)
     src = str(tmp_path / 'gelu.pth')
     torch.save(ref.state_dict(), src)
@@ -177,8 +163,7 @@ def test_loading_a_checkpoint_of_the_other_activation_fails(tmp_path):
                    act='quick_gelu').init_weights()
 
 
-def test_converter_writes_atomically(tmp_path, monkeypatch):
-    conv = _tool('clip2mmmae')
+def test_converter_writes_atomically(tmp_path, monkeypatch, conv):
     src = str(tmp_path / 'openclip.pth')
     torch.save(open_clip_tiny().state_dict(), src)
     dst = tmp_path / 'out' / 'mmmae.pth'

@@ -2,7 +2,6 @@
 its Δm, the CSV and plot, resuming, and an end-to-end run on two tiny
 configs (slow)."""
 import csv
-import importlib.util
 import json
 import os.path as osp
 
@@ -17,13 +16,8 @@ ADAPT = ('configs/peft/adaptformer_multimae-tiny_b16-s0.1_depth-seg_'
 
 
 @pytest.fixture(scope='module')
-def tool():
-    spec = importlib.util.spec_from_file_location(
-        'compare_peft', osp.join(REPO, 'tools', 'analysis_tools',
-                                 'compare_peft.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def tool(load_tool):
+    return load_tool('tools/analysis_tools/compare_peft.py')
 
 
 def _record(name, miou, rmse, trainable=10, **extra):

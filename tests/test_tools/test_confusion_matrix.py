@@ -2,8 +2,6 @@
 --out writes: semseg on the synthetic NYUv2 set, human parts on a tiny
 PASCAL-Context MT layout; counts checked against hand-made predictions,
 and bad input named."""
-import functools
-import importlib.util
 import os
 import os.path as osp
 import re
@@ -29,13 +27,9 @@ PASCAL = osp.join(ROOT, 'configs/multimae/multimae_vit-b_seg-parts-sal-'
                   'normals-edge_1xb2-40k_pascal-context-mt-512x512.py')
 
 
-@functools.lru_cache()
-def _tool():
-    path = osp.join(ROOT, 'tools', 'analysis_tools', 'confusion_matrix.py')
-    spec = importlib.util.spec_from_file_location('confusion_matrix', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture(scope='module')
+def tool(load_tool):
+    return load_tool('tools/analysis_tools/confusion_matrix.py')
 
 
 @pytest.fixture(scope='module')
@@ -60,13 +54,13 @@ def _write_preds(folder, preds):
                            pred.astype(np.uint8))
 
 
-def _run(nyu, preds, out, *extra):
-    return _tool().main([
+def _run(tool, nyu, preds, out, *extra):
+    return tool.main([
         SEG_DEPTH, str(preds), str(out), '--cfg-options',
         f'test_dataloader.dataset.data_root={nyu}', *extra])
 
 
-def test_counts_of_hand_made_predictions(nyu, tmp_path):
+def test_counts_of_hand_made_predictions(nyu, tmp_path, tool):
     gt0, gt1 = _gt(nyu, '000000'), _gt(nyu, '000001')
     assert (gt0 == 255).any()  # some pixels are ignored
     # Sample 0: everything predicted as class 0; sample 1: the truth, and
@@ -75,7 +69,7 @@ def test_counts_of_hand_made_predictions(nyu, tmp_path):
     _write_preds(preds / 'ioumetric', {
         '000000': np.zeros_like(gt0),
         '000001': np.where(gt1 == 255, 3, gt1)})
-    result = _run(nyu, preds, tmp_path / 'cm', '--save-npy')
+    result = _run(tool, nyu, preds, tmp_path / 'cm', '--save-npy')
     expected = np.zeros((40, 40), np.int64)
     for c in range(40):
         expected[c, 0] += (gt0 == c).sum()
@@ -88,20 +82,19 @@ def test_counts_of_hand_made_predictions(nyu, tmp_path):
     picture = cv2.imread(result['png'])
     assert picture.shape[0] > 600 and picture.shape[1] > 600
     # The metric sub-folder can also be named directly.
-    again = _run(nyu, preds / 'ioumetric', tmp_path / 'cm2')
+    again = _run(tool, nyu, preds / 'ioumetric', tmp_path / 'cm2')
     assert (again['counts'] == expected).all()
 
 
-def test_label_beyond_the_classes_names_file_and_value(nyu, tmp_path):
+def test_label_beyond_the_classes_names_file_and_value(nyu, tmp_path, tool):
     gt0 = _gt(nyu, '000000')
     bad = np.zeros_like(gt0)
     y, x = np.argwhere(gt0 != 255)[0]
     bad[y, x] = 45
     preds = tmp_path / 'preds' / 'ioumetric'
     _write_preds(preds, {'000000': bad, '000001': np.zeros_like(gt0)})
-    tool = _tool()
     with pytest.raises(ValueError) as err:
-        _run(nyu, tmp_path / 'preds', tmp_path / 'cm')
+        _run(tool, nyu, tmp_path / 'preds', tmp_path / 'cm')
     assert str(err.value) == (
         f'{preds / "000000.png"} (ground truth of '
         f'{nyu}/test/rgb/000000.png): predicted label 45 is outside the 40 '
@@ -118,10 +111,9 @@ def test_label_beyond_the_classes_names_file_and_value(nyu, tmp_path):
                       ])['counts'][:, 0].sum() > 0
 
 
-def test_task_the_dataset_lacks_and_missing_predictions(nyu, tmp_path):
-    tool = _tool()
+def test_task_the_dataset_lacks_and_missing_predictions(nyu, tmp_path, tool):
     with pytest.raises(tool.ConfusionMatrixError) as err:
-        _run(nyu, tmp_path, tmp_path / 'cm', '--task', 'parts')
+        _run(tool, nyu, tmp_path, tmp_path / 'cm', '--task', 'parts')
     assert str(err.value) == (
         'task "parts" is not a task of the test dataset '
         f'(NYUv2MultiTaskDataset) of {SEG_DEPTH}, which has '
@@ -130,7 +122,7 @@ def test_task_the_dataset_lacks_and_missing_predictions(nyu, tmp_path):
     with pytest.raises(tool.ConfusionMatrixError, match=re.escape(
             f'prediction folder "{missing}" does not exist; write it with '
             f'python tools/test.py {SEG_DEPTH} CHECKPOINT --out {missing}')):
-        _run(nyu, missing, tmp_path / 'cm')
+        _run(tool, nyu, missing, tmp_path / 'cm')
     # Only the depth metric's folder: no semseg predictions.
     _write_preds(tmp_path / 'preds' / 'depthmetric',
                  {'000000': np.zeros((48, 64))})
@@ -138,17 +130,17 @@ def test_task_the_dataset_lacks_and_missing_predictions(nyu, tmp_path):
             f'no semseg predictions in "{tmp_path / "preds"}": expected '
             f'PNGs in [\'{tmp_path / "preds" / "ioumetric"}\']; it holds '
             "the sub-folders ['depthmetric']")):
-        _run(nyu, tmp_path / 'preds', tmp_path / 'cm')
+        _run(tool, nyu, tmp_path / 'preds', tmp_path / 'cm')
     # One test image without its prediction.
     _write_preds(tmp_path / 'preds' / 'ioumetric',
                  {'000000': np.zeros((48, 64))})
     with pytest.raises(tool.ConfusionMatrixError, match=re.escape(
             f'no prediction {tmp_path / "preds" / "ioumetric" / "000001.png"}'
             f' for test sample {nyu}/test/rgb/000001.png')):
-        _run(nyu, tmp_path / 'preds', tmp_path / 'cm')
+        _run(tool, nyu, tmp_path / 'preds', tmp_path / 'cm')
 
 
-def test_human_parts_saved_by_the_metric(tmp_path):
+def test_human_parts_saved_by_the_metric(tmp_path, tool):
     """HumanPartsIoUMetric writes what tools/test.py --out saves for parts;
     the tool reads it back with --task parts."""
     sys.path.insert(0, osp.join(ROOT, 'tests', 'test_datasets'))
@@ -181,7 +173,7 @@ def test_human_parts_saved_by_the_metric(tmp_path):
         ds.pred_parts = PixelData(data=torch.from_numpy(pred[None]))
         metric.process({}, [ds.to_dict()])
     assert sorted(os.listdir(out)) == ['2008_000003.png']
-    result = _tool().main([
+    result = tool.main([
         PASCAL, str(tmp_path / 'preds'), str(tmp_path / 'cm'), '--task',
         'parts', '--cfg-options', f'test_dataloader.dataset.data_root={data}'
     ])
@@ -223,7 +215,7 @@ def test_after_a_real_test_run_accuracy_matches_the_metric(nyu, tmp_path):
     assert f'pixel accuracy {accuracy:.2f}%' in proc.stdout
 
 
-def test_mmseg_ade20k_predictions_saved_plus_one(tmp_path):
+def test_mmseg_ade20k_predictions_saved_plus_one(tmp_path, tool):
     """A single-metric mmseg config (ADE20K, reduce_zero_label): --out holds
     the PNGs itself, as label + 1, which mmseg's IoUMetric writes."""
     root = tmp_path / 'ADEChallengeData2016'
@@ -247,7 +239,7 @@ def test_mmseg_ade20k_predictions_saved_plus_one(tmp_path):
         cv2.imwrite(str(preds / f'ADE_{i}.png'), (pred + 1).astype(np.uint8))
     cfg = osp.join(ROOT, 'configs/multimae/multimae_vit-b_convnext-head_'
                    '4xb4-amp-64e_ade20k-512x512.py')
-    result = _tool().main([cfg, str(preds), str(tmp_path / 'cm'),
-                           '--cfg-options',
-                           f'test_dataloader.dataset.data_root={root}'])
+    result = tool.main([cfg, str(preds), str(tmp_path / 'cm'),
+                        '--cfg-options',
+                        f'test_dataloader.dataset.data_root={root}'])
     assert (result['counts'] == expected).all()

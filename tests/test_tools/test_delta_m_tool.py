@@ -1,6 +1,5 @@
 """tools/analysis_tools/delta_m.py on work directories in mmengine's
 layout."""
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -13,11 +12,9 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOL = osp.join(ROOT, 'tools', 'analysis_tools', 'delta_m.py')
 
 
-def _tool():
-    spec = importlib.util.spec_from_file_location('delta_m_tool', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture(scope='module')
+def tool(load_tool):
+    return load_tool('tools/analysis_tools/delta_m.py', 'delta_m_tool')
 
 
 def _test_run(work_dir, stamp, metrics):
@@ -60,10 +57,10 @@ def runs(tmp_path):
     return mt, seg, depth, normals, tmp_path
 
 
-def test_delta_m_from_work_dirs(runs):
+def test_delta_m_from_work_dirs(runs, tool):
     mt, seg, depth, normals, tmp_path = runs
-    result = _tool().main([mt, '--baseline', f'semseg={seg}',
-                           f'depth={depth}', f'normals={normals}'])
+    result = tool.main([mt, '--baseline', f'semseg={seg}',
+                        f'depth={depth}', f'normals={normals}'])
     # semseg (40 - 50) / 50 = -20 %, depth +(0.6 - 0.5) / 0.6 = +16.67 %,
     # normals -(22 - 20) / 20 = -10 %.
     assert result['delta_m'] == pytest.approx((-20 + 100 / 6 - 10) / 3)
@@ -92,9 +89,8 @@ def test_custom_metrics_and_command_line(runs, tmp_path):
         assert json.load(f)['delta_m'] == pytest.approx(-20.0)
 
 
-def test_errors_name_the_problem(runs, tmp_path):
+def test_errors_name_the_problem(runs, tmp_path, tool):
     mt, seg, depth, normals, _ = runs
-    tool = _tool()
     # The multi-task run has mIoU, the depth baseline does not.
     with pytest.raises(KeyError, match=r"st_depth: no record with all of "
                        r"\['mIoU'\] \(keys found: \['d1', 'rmse'\]"):

@@ -12,17 +12,12 @@ TINY = osp.join(REPO, 'configs/multimae/'
                 'multimae_vit-tiny_pretrain_1xb16-300i_nyuv2synth-64x64.py')
 
 
-def _module():
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(
-        'dist_memory_tool', osp.join(REPO, TOOL))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture(scope='module')
+def tool(load_tool):
+    return load_tool(TOOL, 'dist_memory_tool')
 
 
-def test_summary_means_ranks_and_divides_fsdp_by_ddp():
-    tool = _module()
+def test_summary_means_ranks_and_divides_fsdp_by_ddp(tool):
     rows = []
     for kind, scale in (('ddp', 2.), ('fsdp', 1.)):
         for rank, extra in ((0, 0.), (1, 2.)):

@@ -1,4 +1,3 @@
-import importlib.util
 import json
 import os.path as osp
 
@@ -9,12 +8,9 @@ CONFIGS = osp.join(ROOT, 'configs')
 SEG_TINY = 'multimae/multimae_vit-tiny_depth-seg_1xb8-300i_nyuv2synth-64x64.py'
 
 
-def _tool():
-    path = osp.join(ROOT, 'tools', 'analysis_tools', 'get_flops.py')
-    spec = importlib.util.spec_from_file_location('get_flops', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture(scope='module')
+def tool(load_tool):
+    return load_tool('tools/analysis_tools/get_flops.py')
 
 
 def _leaves_sum(result):
@@ -33,8 +29,7 @@ def _leaves_sum(result):
     ('mmap/mmap-mt_clip-tiny_l2d2_1xb16-300i_toy-multidomain-32.py',
      ['--cfg-options', 'model.prompt.grouping_file=None'], 'vision_encoder'),
 ])
-def test_every_model_family(config, options, backbone, tmp_path):
-    tool = _tool()
+def test_every_model_family(config, options, backbone, tmp_path, tool):
     out = tmp_path / 'flops.json'
     result = tool.main([osp.join(CONFIGS, config), '--max-depth', '2',
                         '--out', str(out)] + options)
@@ -48,8 +43,7 @@ def test_every_model_family(config, options, backbone, tmp_path):
     assert json.loads(out.read_text())['macs'] == result['macs']
 
 
-def test_vit_block_matches_hand_formula():
-    tool = _tool()
+def test_vit_block_matches_hand_formula(tool):
     result = tool.main([osp.join(CONFIGS, SEG_TINY), '--shape', '64', '96',
                         '--max-depth', '3'])
     assert result['inputs'] == {'rgb': [1, 3, 64, 96]}
@@ -82,8 +76,7 @@ def test_vit_block_matches_hand_formula():
     assert _leaves_sum(result) == (result['macs'], result['params'])
 
 
-def test_report_labels_macs_and_flops(capsys):
-    tool = _tool()
+def test_report_labels_macs_and_flops(capsys, tool):
     tool.main([osp.join(CONFIGS, SEG_TINY), '--max-depth', '1'])
     text = capsys.readouterr().out
     assert 'MACs:' in text and 'FLOPs:' in text and '= 2 x MACs' in text
@@ -91,8 +84,7 @@ def test_report_labels_macs_and_flops(capsys):
     assert 'backbone' in text and 'decode_heads' in text
 
 
-def test_bad_shape_is_rejected():
-    tool = _tool()
+def test_bad_shape_is_rejected(tool):
     with pytest.raises(SystemExit):
         tool.parse_args([osp.join(CONFIGS, SEG_TINY), '--shape', '1', '2',
                          '3'])

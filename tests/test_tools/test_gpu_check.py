@@ -1,7 +1,6 @@
 """tools/misc/gpu_check.sh and its table: one row per run and compile
 state, FAILED rows naming the log, no CUDA -> a clear exit, and the whole
 sequence end to end on the CPU (--cpu-dry-run, slow)."""
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -15,13 +14,9 @@ SCRIPT = osp.join(ROOT, 'tools', 'misc', 'gpu_check.sh')
 RUNS = ('pretrain', 'finetune', 'vpt-deep', 'mmap-mt')
 
 
-def _table_tool():
-    spec = importlib.util.spec_from_file_location(
-        'gpu_check_table',
-        osp.join(ROOT, 'tools', 'analysis_tools', 'gpu_check_table.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture(scope='module')
+def tool(load_tool):
+    return load_tool('tools/analysis_tools/gpu_check_table.py')
 
 
 def _bench_json(ips, compiled, reason=None):
@@ -38,8 +33,7 @@ def _write(folder, name, obj):
         json.dump(obj, f)
 
 
-def test_table_has_every_run_and_flags_failures(tmp_path):
-    tool = _table_tool()
+def test_table_has_every_run_and_flags_failures(tmp_path, tool):
     d = str(tmp_path)
     _write(d, 'finetune__compile-off.json', _bench_json(50., False))
     _write(d, 'finetune__compile-on.json',

@@ -1,4 +1,3 @@
-import importlib.util
 import os.path as osp
 
 import pytest
@@ -12,12 +11,14 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 D, E, CLASSES, DEPTH = 32, 32, 5, 2  # encoder width, decoder width
 
 
-def _tool(name):
-    path = osp.join(ROOT, 'tools', 'model_converters', f'{name}.py')
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture(scope='module')
+def multimae2mmmae(load_tool):
+    return load_tool('tools/model_converters/multimae2mmmae.py')
+
+
+@pytest.fixture(scope='module')
+def vit2mmmae(load_tool):
+    return load_tool('tools/model_converters/vit2mmmae.py')
 
 
 def _block(prefix, dim, out=None):
@@ -133,10 +134,10 @@ def test_official_multimae_loads_strictly():
     assert torch.isfinite(out['semseg']).all()
 
 
-def test_multimae_tool_end_to_end(tmp_path):
+def test_multimae_tool_end_to_end(tmp_path, multimae2mmmae):
     src, dst = tmp_path / 'official.pth', tmp_path / 'out' / 'mmmae.pth'
     torch.save({'model': official_multimae(), 'epoch': 1599}, src)
-    _tool('multimae2mmmae').main([str(src), str(dst)])
+    multimae2mmmae.main([str(src), str(dst)])
     saved = torch.load(dst, weights_only=True)
     assert saved['meta']['converter'] == 'multimae2mmmae'
     missing, _ = load_pretrained(mmmae_multimae(), str(dst), strict=True)
@@ -184,10 +185,10 @@ def test_timm_and_mae_vit_load_strictly_into_multivit():
     load_pretrained(_rgb_vit(), timm_vit(grid=14), strict=True)
 
 
-def test_vit_tool_reports_dropped_keys(tmp_path, capsys):
+def test_vit_tool_reports_dropped_keys(tmp_path, capsys, vit2mmmae):
     src, dst = tmp_path / 'mae.pth', tmp_path / 'mae_mmmae.pth'
     torch.save({'model': timm_vit()}, src)
-    _tool('vit2mmmae').main([str(src), str(dst)])
+    vit2mmmae.main([str(src), str(dst)])
     assert "'norm.weight'" in capsys.readouterr().out
     sd = torch.load(dst, weights_only=True)['state_dict']
     assert sd['backbone.input_adapters.rgb.pos_embed'].shape == (1, D, 2, 2)
@@ -214,7 +215,7 @@ def test_other_architectures_fail_naming_the_keys():
         check_state_dict_fits(_rgb_vit(), resnet)
 
 
-def test_tool_checks_against_a_config(tmp_path):
+def test_tool_checks_against_a_config(tmp_path, vit2mmmae):
     cfg = tmp_path / 'tiny.py'
     cfg.write_text(
         "model = dict(type='MultiViT', img_size=32, arch=dict(embed_dims=32,"
@@ -223,19 +224,20 @@ def test_tool_checks_against_a_config(tmp_path):
     src = tmp_path / 'vit.pth'
     torch.save(timm_vit(dim=64), src)
     with pytest.raises(ValueError, match='do not fit the MultiViT'):
-        _tool('vit2mmmae').main([str(src), str(tmp_path / 'o.pth'),
-                                 '--config', str(cfg)])
+        vit2mmmae.main([str(src), str(tmp_path / 'o.pth'),
+                        '--config', str(cfg)])
     assert not (tmp_path / 'o.pth').exists()
 
 
-def test_converted_file_loads_through_init_cfg_pretrained(tmp_path):
+def test_converted_file_loads_through_init_cfg_pretrained(tmp_path,
+                                                          multimae2mmmae):
     """The route of the fine-tuning configs: the converter's output file as
     ``init_cfg=dict(type='Pretrained', prefix='backbone.')`` of a MultiViT
     built for another size (224 px tables resized to the 64 px grid)."""
     src, dst = tmp_path / 'official.pth', tmp_path / 'mmmae.pth'
     official = official_multimae(grid=14)
     torch.save({'model': official}, src)
-    _tool('multimae2mmmae').main([str(src), str(dst)])
+    multimae2mmmae.main([str(src), str(dst)])
     backbone = MODELS.build(dict(
         type='MultiViT', img_size=64,
         arch=dict(embed_dims=D, depth=DEPTH, num_heads=2, mlp_ratio=4),
@@ -299,11 +301,11 @@ def _rel(a, b):
     ('convnext_semseg_rgbd', RGBD_SEG_CFG, 'semseg'),
 ])
 def test_finetuned_reference_checkpoint_gives_the_reference_outputs(
-        fixture, config, task, tmp_path):
+        fixture, config, task, tmp_path, multimae2mmmae):
     ref = _fixture(fixture)
     src, dst = tmp_path / 'finetuned.pth', tmp_path / 'converted.pth'
     torch.save({'model': ref['model'], 'epoch': 1999}, src)
-    _tool('multimae2mmmae').main([str(src), str(dst)])
+    multimae2mmmae.main([str(src), str(dst)])
     converted = torch.load(dst, weights_only=True)['state_dict']
     # Every reference key has a place, except the DPT's never-called unit.
     skipped = [k for k in ref['model'] if 'refinenet4.resConfUnit1' in k]
@@ -342,7 +344,7 @@ def test_finetuned_heads_land_where_they_belong():
     assert 'decode_heads.semseg.conv_seg.weight' in sem
 
 
-def test_no_key_is_dropped(tmp_path):
+def test_no_key_is_dropped(tmp_path, multimae2mmmae):
     sd = dict(_fixture('dpt_depth_rgb')['model'])
     sd['output_adapters.depth.scratch.refinenet2.extra.weight'] = \
         torch.zeros(1)
@@ -352,7 +354,7 @@ def test_no_key_is_dropped(tmp_path):
     src, dst = tmp_path / 'bad.pth', tmp_path / 'out.pth'
     torch.save({'model': sd}, src)
     with pytest.raises(SystemExit, match='refinenet2.extra'):
-        _tool('multimae2mmmae').main([str(src), str(dst)])
+        multimae2mmmae.main([str(src), str(dst)])
     assert not dst.exists()
     # The reference registers some modules twice; the two names must agree.
     sd = dict(_fixture('dpt_depth_rgb')['model'])
@@ -363,7 +365,7 @@ def test_no_key_is_dropped(tmp_path):
         convert_multimae(sd)
 
 
-def test_converter_writes_atomically(tmp_path, monkeypatch):
+def test_converter_writes_atomically(tmp_path, monkeypatch, multimae2mmmae):
     src, dst = tmp_path / 'finetuned.pth', tmp_path / 'out' / 'converted.pth'
     torch.save({'model': _fixture('convnext_semseg_rgbd')['model']}, src)
     dst.parent.mkdir()
@@ -375,10 +377,10 @@ def test_converter_writes_atomically(tmp_path, monkeypatch):
     import os
     monkeypatch.setattr(os, 'replace', interrupted)
     with pytest.raises(OSError, match='interrupted'):
-        _tool('multimae2mmmae').main([str(src), str(dst)])
+        multimae2mmmae.main([str(src), str(dst)])
     monkeypatch.undo()
     # The previous file is intact and no partial file is left behind.
     assert dst.read_bytes() == b'previous file'
     assert sorted(p.name for p in dst.parent.iterdir()) == ['converted.pth']
-    _tool('multimae2mmmae').main([str(src), str(dst)])
+    multimae2mmmae.main([str(src), str(dst)])
     assert 'state_dict' in torch.load(dst, weights_only=True)

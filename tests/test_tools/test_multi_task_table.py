@@ -1,20 +1,13 @@
 """tools/analysis_tools/multi_task_table.py: per-task metrics, Δm and
 trainable share of several runs in one table."""
-import importlib.util
 import json
-import os.path as osp
 
 import pytest
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-
-def _tool():
-    path = osp.join(REPO, 'tools', 'analysis_tools', 'multi_task_table.py')
-    spec = importlib.util.spec_from_file_location('multi_task_table', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture(scope='module')
+def tool(load_tool):
+    return load_tool('tools/analysis_tools/multi_task_table.py')
 
 
 def _run(root, name, metrics, share=None):
@@ -31,8 +24,7 @@ def _run(root, name, metrics, share=None):
     return str(root / name)
 
 
-def test_table_has_each_runs_metrics_delta_m_and_share(tmp_path, capsys):
-    tool = _tool()
+def test_table_has_each_runs_metrics_delta_m_and_share(tmp_path, capsys, tool):
     base = dict(
         semseg=_run(tmp_path, 'st_semseg', {'mIoU': 40.0}, ('1.0M', 100)),
         depth=_run(tmp_path, 'st_depth', {'rmse': 0.5}, ('1.0M', 100)))
@@ -57,8 +49,7 @@ def test_table_has_each_runs_metrics_delta_m_and_share(tmp_path, capsys):
     assert '1.25% (12.5K)' in text
 
 
-def test_missing_metric_and_unknown_task_fail_clearly(tmp_path):
-    tool = _tool()
+def test_missing_metric_and_unknown_task_fail_clearly(tmp_path, tool):
     st = _run(tmp_path, 'st', {'mIoU': 40.0})
     ft = _run(tmp_path, 'ft', {'rmse': 0.5})
     with pytest.raises(KeyError, match='mIoU'):

@@ -1,6 +1,5 @@
 """tools/misc/print_config.py: the whole config through mmmae's
 load_config, saved atomically in the format the file name asks for."""
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -18,17 +17,15 @@ CONFIG = osp.join(REPO, 'configs', 'multimae',
                   'multimae_vit-tiny_depth-seg_1xb8-300i_nyuv2synth-64x64.py')
 
 
-def _tool():
-    spec = importlib.util.spec_from_file_location('print_config', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture(scope='module')
+def tool(load_tool):
+    return load_tool('tools/misc/print_config.py')
 
 
-def test_prints_and_saves_the_whole_config(tmp_path, capsys):
+def test_prints_and_saves_the_whole_config(tmp_path, capsys, tool):
     saved = tmp_path / 'full.py'
-    cfg = _tool().main([CONFIG, '--cfg-options', 'train_cfg.max_iters=7',
-                        '--save-path', str(saved)])
+    cfg = tool.main([CONFIG, '--cfg-options', 'train_cfg.max_iters=7',
+                     '--save-path', str(saved)])
     out = capsys.readouterr().out
     assert out.startswith('Config:\n')
     # _base_ files are resolved and the option applied.
@@ -41,9 +38,9 @@ def test_prints_and_saves_the_whole_config(tmp_path, capsys):
 
 
 @pytest.mark.parametrize('suffix', ['json', 'yaml'])
-def test_saves_json_and_yaml(tmp_path, suffix, capsys):
+def test_saves_json_and_yaml(tmp_path, suffix, capsys, tool):
     saved = tmp_path / f'full.{suffix}'
-    cfg = _tool().main([CONFIG, '--save-path', str(saved)])
+    cfg = tool.main([CONFIG, '--save-path', str(saved)])
     if suffix == 'json':
         assert json.loads(saved.read_text())['train_cfg'] == cfg.train_cfg
     again = Config.fromfile(str(saved))
@@ -51,8 +48,7 @@ def test_saves_json_and_yaml(tmp_path, suffix, capsys):
     assert again.train_cfg.max_iters == cfg.train_cfg.max_iters
 
 
-def test_bad_input_fails_clearly(tmp_path):
-    tool = _tool()
+def test_bad_input_fails_clearly(tmp_path, tool):
     with pytest.raises(ConfigKeyError, match="'tain_cfg' .*did you mean "
                        "'train_cfg'"):
         tool.main([CONFIG, '--cfg-options', 'tain_cfg.max_iters=7'])
@@ -75,8 +71,8 @@ def test_cli_exits_with_one_line(tmp_path):
     assert last.startswith("ConfigKeyError: ") and "'tain_cfg'" in last
 
 
-def test_graph_prints_the_model(capsys):
-    _tool().main([CONFIG, '--graph'])
+def test_graph_prints_the_model(capsys, tool):
+    tool.main([CONFIG, '--graph'])
     out = capsys.readouterr().out
     assert 'Model graph:\nMultiTaskSegmentor(' in out
     assert 'MultiViT(' in out

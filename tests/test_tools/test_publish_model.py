@@ -2,7 +2,6 @@
 delta checkpoint published alone or merged with its base."""
 import copy
 import hashlib
-import importlib.util
 import os.path as osp
 import pathlib
 import shutil
@@ -37,11 +36,9 @@ MODEL = dict(
                                   channels=8, num_blocks=1, num_classes=3)))
 
 
-def _tool():
-    spec = importlib.util.spec_from_file_location('publish_model', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture(scope='module')
+def tool(load_tool):
+    return load_tool('tools/misc/publish_model.py')
 
 
 def _batch(items):
@@ -105,10 +102,11 @@ def _check_published(path, delta):
     return ckpt
 
 
-def test_merge_writes_a_standalone_full_checkpoint(run, tmp_path, capsys):
+def test_merge_writes_a_standalone_full_checkpoint(run, tmp_path, capsys,
+                                                   tool):
     delta, expected = run
     assert 'optimizer' in load_checkpoint_file(delta)
-    out = _tool().main([delta, str(tmp_path / 'pub.pth')])
+    out = tool.main([delta, str(tmp_path / 'pub.pth')])
     assert osp.dirname(out) == str(tmp_path)
     ckpt = _check_published(out, delta=False)
     model = _fresh()
@@ -119,9 +117,9 @@ def test_merge_writes_a_standalone_full_checkpoint(run, tmp_path, capsys):
     assert 'published merged delta checkpoint' in capsys.readouterr().out
 
 
-def test_delta_only_keeps_the_base_reference(run, tmp_path, capsys):
+def test_delta_only_keeps_the_base_reference(run, tmp_path, capsys, tool):
     delta, expected = run
-    out = _tool().main([delta, str(tmp_path / 'pub.pth'), '--delta-only'])
+    out = tool.main([delta, str(tmp_path / 'pub.pth'), '--delta-only'])
     ckpt = _check_published(out, delta=True)
     assert not set(frozen_parameter_names(_fresh())) & set(ckpt['state_dict'])
     base = ckpt['meta'][DELTA_KEY]['sources'][0]['path']
@@ -140,21 +138,20 @@ def test_delta_only_keeps_the_base_reference(run, tmp_path, capsys):
     _assert_state(model, expected)
 
 
-def test_full_checkpoint_is_stripped(tmp_path):
+def test_full_checkpoint_is_stripped(tmp_path, tool):
     path, expected = _train(tmp_path / 'full', delta=False)
-    out = _tool().main([path, str(tmp_path / 'full_pub')])
+    out = tool.main([path, str(tmp_path / 'full_pub')])
     assert osp.basename(out).startswith('full_pub-')
     _check_published(out, delta=False)
     model = _fresh()
     mmengine_load(model, out, strict=True)
     _assert_state(model, expected)
     with pytest.raises(ValueError, match='not a delta checkpoint'):
-        _tool().main([path, str(tmp_path / 'x.pth'), '--delta-only'])
+        tool.main([path, str(tmp_path / 'x.pth'), '--delta-only'])
 
 
-def test_missing_or_wrong_base_is_named(run, tmp_path):
+def test_missing_or_wrong_base_is_named(run, tmp_path, tool):
     delta, _ = run
-    tool = _tool()
     gone = str(tmp_path / 'gone.pth')
     with pytest.raises(MissingBaseCheckpointError, match='gone.pth'):
         tool.main([delta, str(tmp_path / 'a.pth'), '--base', gone])
@@ -168,7 +165,7 @@ def test_missing_or_wrong_base_is_named(run, tmp_path):
     assert not list(tmp_path.glob('a-*.pth')) + list(tmp_path.glob('b-*.pth'))
 
 
-def test_merge_with_a_pretrained_backbone_base(tmp_path):
+def test_merge_with_a_pretrained_backbone_base(tmp_path, tool):
     """The base is a pre-trained backbone file (``init_cfg``): merging needs
     the model, which the config stored in the checkpoint builds."""
     torch.manual_seed(3)
@@ -181,7 +178,7 @@ def test_merge_with_a_pretrained_backbone_base(tmp_path):
                                              checkpoint=str(pretrained))
     delta, expected = _train(tmp_path / 'run', model=model_cfg)
     assert not list((tmp_path / 'run').glob('frozen_base-*'))
-    out = _tool().main([delta, str(tmp_path / 'pub.pth')])
+    out = tool.main([delta, str(tmp_path / 'pub.pth')])
     _check_published(out, delta=False)
     model = _fresh()
     mmengine_load(model, out, strict=True)
@@ -191,11 +188,11 @@ def test_merge_with_a_pretrained_backbone_base(tmp_path):
         'sha256']
     torch.save(dict(state_dict={}), pretrained)
     with pytest.raises(BaseFileChangedError, match=f'recorded {sha[:12]}'):
-        _tool().main([delta, str(tmp_path / 'pub2.pth')])
+        tool.main([delta, str(tmp_path / 'pub2.pth')])
     # Gone: the path tried and the expected sha256 are named.
     pretrained.unlink()
     with pytest.raises(MissingBaseCheckpointError) as info:
-        _tool().main([delta, str(tmp_path / 'pub3.pth')])
+        tool.main([delta, str(tmp_path / 'pub3.pth')])
     assert f'"{pretrained}"' in str(info.value)
     assert f'sha256 {sha[:12]}' in str(info.value)
 
@@ -212,15 +209,15 @@ def test_cli_errors_are_one_line(run, tmp_path):
         'dict with a "state_dict" entry (or a dict of tensors), got list')
 
 
-def test_unsafe_checkpoint_needs_trust(run, tmp_path):
+def test_unsafe_checkpoint_needs_trust(run, tmp_path, tool):
     delta, _ = run
     ckpt = load_checkpoint_file(delta)
     ckpt['meta']['where'] = pathlib.PurePosixPath('/data')  # not allowlisted
     unsafe = str(tmp_path / 'unsafe.pth')
     torch.save(ckpt, unsafe)
     with pytest.raises(UnsafeCheckpointError, match='unsafe.pth'):
-        _tool().main([unsafe, str(tmp_path / 'u.pth'), '--delta-only'])
+        tool.main([unsafe, str(tmp_path / 'u.pth'), '--delta-only'])
     assert not list(tmp_path.glob('u-*.pth'))
-    out = _tool().main([unsafe, str(tmp_path / 'u.pth'), '--delta-only',
-                        '--trust-checkpoint'])
+    out = tool.main([unsafe, str(tmp_path / 'u.pth'), '--delta-only',
+                     '--trust-checkpoint'])
     assert osp.isfile(out)

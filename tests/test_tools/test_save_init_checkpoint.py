@@ -1,6 +1,6 @@
-import importlib.util
 from pathlib import Path
 
+import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -8,16 +8,13 @@ CONFIG = ROOT / 'configs/prompt/' \
     'mtprompt_multimae-tiny_depth-seg_1xb8-300i_nyuv2synth-64x64.py'
 
 
-def _tool():
-    path = ROOT / 'tools/analysis_tools/save_init_checkpoint.py'
-    spec = importlib.util.spec_from_file_location('save_init_ckpt', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture(scope='module')
+def tool(load_tool):
+    return load_tool(
+        'tools/analysis_tools/save_init_checkpoint.py', 'save_init_ckpt')
 
 
-def test_untrained_checkpoint_is_the_seeded_initial_model(tmp_path):
-    tool = _tool()
+def test_untrained_checkpoint_is_the_seeded_initial_model(tmp_path, tool):
     a, b = tmp_path / 'a.pth', tmp_path / 'b.pth'
     tool.main([str(CONFIG), str(a)])
     tool.main([str(CONFIG), str(b)])

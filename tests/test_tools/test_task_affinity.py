@@ -1,5 +1,4 @@
 """tools/analysis_tools/task_affinity.py and the tiny MmAP-MT recipe."""
-import importlib.util
 import json
 import os.path as osp
 
@@ -18,12 +17,9 @@ TINY = osp.join(ROOT, 'configs', 'mmap',
 TASKS = ['Art', 'Clipart', 'Product', 'Real_World']
 
 
-def _tool():
-    path = osp.join(ROOT, 'tools', 'analysis_tools', 'task_affinity.py')
-    spec = importlib.util.spec_from_file_location('task_affinity', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture(scope='module')
+def tool(load_tool):
+    return load_tool('tools/analysis_tools/task_affinity.py')
 
 
 @pytest.fixture(scope='module')
@@ -39,10 +35,10 @@ def _data_options(root):
             ('train_dataloader', 'val_dataloader', 'test_dataloader')}
 
 
-def test_affinity_file_and_picture(toy_root, tmp_path):
+def test_affinity_file_and_picture(toy_root, tmp_path, tool):
     out = str(tmp_path / 'aff' / 'toy.json')
-    result = _tool().run(TINY, 3, out, cfg_options=_data_options(toy_root),
-                         device='cpu')
+    result = tool.run(TINY, 3, out, cfg_options=_data_options(toy_root),
+                      device='cpu')
     with open(out) as f:
         saved = json.load(f)
     assert saved['tasks'] == TASKS and saved['warmup_iters'] == 3
@@ -63,13 +59,13 @@ def test_affinity_file_and_picture(toy_root, tmp_path):
     assert len(model.prompt.units) == len(saved['groups']) + 4
 
 
-def test_lookahead_affinity_option(toy_root, tmp_path):
+def test_lookahead_affinity_option(toy_root, tmp_path, tool):
     """--affinity lookahead: TAG's Z_ij from the same warm-up; one entry
     recomputed by hand from the tool's own model and batch."""
     out = str(tmp_path / 'tag.json')
-    result = _tool().run(TINY, 2, out, cfg_options=_data_options(toy_root),
-                         device='cpu', affinity='lookahead',
-                         lookahead_lr=1e-3)
+    result = tool.run(TINY, 2, out, cfg_options=_data_options(toy_root),
+                      device='cpu', affinity='lookahead',
+                      lookahead_lr=1e-3)
     with open(out) as f:
         saved = json.load(f)
     assert saved['affinity_type'] == 'lookahead'
@@ -86,10 +82,9 @@ def test_lookahead_affinity_option(toy_root, tmp_path):
     assert osp.getsize(str(tmp_path / 'tag.png')) > 0
 
 
-def test_lookahead_matches_a_hand_computation(toy_root):
+def test_lookahead_matches_a_hand_computation(toy_root, tool):
     """One warm-up step: Z_ij equals 1 - L_j(theta - lr g_i) / L_j(theta)
     computed here directly on the first batch."""
-    tool = _tool()
     cfg = Config.fromfile(TINY)
     cfg.merge_from_dict(_data_options(toy_root))
     got = tool.measure_task_affinity(cfg, 1, 'cpu', seed=0,
@@ -140,11 +135,11 @@ def test_committed_toy_grouping_builds_the_tiny_config():
 
 
 @pytest.mark.slow
-def test_tiny_mmap_mt_learns_above_chance(toy_root, tmp_path):
+def test_tiny_mmap_mt_learns_above_chance(toy_root, tmp_path, tool):
     """Warm-up grouping, then the tiny config's 300 steps (about 30 s)."""
     out = str(tmp_path / 'toy.json')
-    _tool().run(TINY, 20, out, cfg_options=_data_options(toy_root),
-                device='cpu')
+    tool.run(TINY, 20, out, cfg_options=_data_options(toy_root),
+             device='cpu')
     cfg = Config.fromfile(TINY)
     cfg.merge_from_dict(_data_options(toy_root))
     cfg.model.prompt.grouping_file = out

@@ -2,7 +2,6 @@
 folder: one titled picture per test image (regression: the 128 test images
 once gave 16 files, their stems 0000..0015.png repeating across the
 domain and class folders)."""
-import importlib.util
 import os
 import os.path as osp
 
@@ -23,16 +22,8 @@ TINY = osp.join(ROOT, 'configs', 'mmap',
                 'mmap-mt_clip-tiny_l2d2_1xb16-300i_toy-multidomain-32.py')
 
 
-def _test_tool():
-    spec = importlib.util.spec_from_file_location(
-        'mmmae_test_tool', osp.join(ROOT, 'tools', 'test.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope='module')
-def shown(tmp_path_factory):
+def shown(tmp_path_factory, load_tool):
     tmp = tmp_path_factory.mktemp('show_dir')
     data = str(tmp / 'toy')
     make_toy_multidomain(data, images_per_class=16, size=32)
@@ -45,7 +36,7 @@ def shown(tmp_path_factory):
     show = str(tmp / 'show')
     # mmengine keeps one visualizer per name for the whole process: a name
     # of its own keeps an earlier test's plain Visualizer from answering.
-    _test_tool().main([
+    load_tool('tools/test.py', 'mmmae_test_tool').main([
         TINY, ckpt, '--work-dir', str(tmp / 'work'), '--show-dir', show,
         '--cfg-options', 'visualizer.name=mmmae_test_show_dir'] +
         [f'{k}_dataloader.dataset.data_root={data}'

@@ -1,6 +1,5 @@
 """tools/train.py: --amp-dtype sets the AMP wrapper's dtype or exits naming
 the config; cfg.compile goes through the compile check."""
-import importlib.util
 import os.path as osp
 
 import pytest
@@ -14,16 +13,12 @@ PLAIN_CFG = osp.join(ROOT, 'configs/multimae/'
                      '64x64.py')
 
 
-def _train_tool():
-    spec = importlib.util.spec_from_file_location(
-        'train_tool', osp.join(ROOT, 'tools', 'train.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture(scope='module')
+def tool(load_tool):
+    return load_tool('tools/train.py', 'train_tool')
 
 
-def test_amp_dtype_reaches_the_optim_wrapper(tmp_path):
-    tool = _train_tool()
+def test_amp_dtype_reaches_the_optim_wrapper(tmp_path, tool):
     args = tool.parse_args([AMP_CFG, '--amp-dtype', 'bfloat16',
                             '--work-dir', str(tmp_path)])
     cfg = tool.merge_args(Config.fromfile(AMP_CFG), args)
@@ -31,8 +26,7 @@ def test_amp_dtype_reaches_the_optim_wrapper(tmp_path):
     assert cfg.optim_wrapper.dtype == 'bfloat16'
 
 
-def test_amp_dtype_without_amp_exits_naming_the_config(tmp_path):
-    tool = _train_tool()
+def test_amp_dtype_without_amp_exits_naming_the_config(tmp_path, tool):
     args = tool.parse_args([PLAIN_CFG, '--amp-dtype', 'float16',
                             '--work-dir', str(tmp_path)])
     with pytest.raises(SystemExit, match=r'--amp-dtype: .*nyuv2synth-64x64'
@@ -40,8 +34,7 @@ def test_amp_dtype_without_amp_exits_naming_the_config(tmp_path):
         tool.merge_args(Config.fromfile(PLAIN_CFG), args)
 
 
-def test_main_runs_the_compile_check(monkeypatch, tmp_path):
-    tool = _train_tool()
+def test_main_runs_the_compile_check(monkeypatch, tmp_path, tool):
     seen = []
     monkeypatch.setattr(tool, 'resolve_compile',
                         lambda cfg: seen.append(cfg.get('compile')))

@@ -1,7 +1,6 @@
 """Config keys that nothing reads fail before training, naming the dotted
 key and the closest valid names (mmmae/utils/config_check.py)."""
 import glob
-import importlib.util
 import os.path as osp
 import sys
 
@@ -25,14 +24,6 @@ TINY = osp.join(
     'mtprompt_multimae-tiny_depth-seg_1xb8-300i_nyuv2synth-64x64.py')
 sys.path.insert(0, osp.join(REPO, 'tests', 'test_tools'))
 from toy_project import run_tool, write_toy_project  # noqa: E402
-
-
-def _tool(name):
-    spec = importlib.util.spec_from_file_location(
-        f'{name}_tool', osp.join(REPO, 'tools', f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture
@@ -66,9 +57,9 @@ def test_toy_project_config_has_no_unknown_keys(toy):
 # --- the two typos of issue 12, through tools/train.py ---------------------
 
 
-def test_tain_cfg_option_fails_before_anything_runs(toy):
+def test_tain_cfg_option_fails_before_anything_runs(toy, load_tool):
     with pytest.raises(ConfigKeyError) as info:
-        _tool('train').main([
+        load_tool('tools/train.py', 'train_tool').main([
             toy['cfg'], '--work-dir', toy['work_dir'], '--cfg-options',
             'tain_cfg.max_iters=4'
         ])
@@ -79,9 +70,9 @@ def test_tain_cfg_option_fails_before_anything_runs(toy):
     assert not osp.exists(toy['work_dir'])
 
 
-def test_max_keep_ckpt_fails_before_the_runner_is_built(toy):
+def test_max_keep_ckpt_fails_before_the_runner_is_built(toy, load_tool):
     with pytest.raises(ConfigKeyError) as info:
-        _tool('train').main([
+        load_tool('tools/train.py', 'train_tool').main([
             toy['cfg'], '--work-dir', toy['work_dir'], '--cfg-options',
             'default_hooks.checkpoint.max_keep_ckpt=1'
         ])
@@ -119,8 +110,8 @@ def test_valid_overrides_still_train(toy):
     assert osp.isfile(osp.join(toy['work_dir'], 'iter_2.pth'))
 
 
-def test_test_tool_rejects_typos_too(toy):
-    test_main = _tool('test').main
+def test_test_tool_rejects_typos_too(toy, load_tool):
+    test_main = load_tool('tools/test.py', 'test_tool').main
     ckpt = toy['root'] / 'fake.pth'
     ckpt.write_bytes(b'')
     with pytest.raises(ConfigKeyError, match=r"'tain_cfg' \(did you mean"):

@@ -6,7 +6,6 @@ import functools
 import glob
 import hashlib
 import http.server
-import importlib.util
 import os
 import os.path as osp
 import re
@@ -34,16 +33,11 @@ from mmmae.utils.model_zoo import (CheckpointDownloadError,
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
-def _converter_fixtures():
+@pytest.fixture(scope='module')
+def converter_tests(load_tool):
     # The tiny reference-format checkpoint the converter tests build.
-    path = osp.join(ROOT, 'tests', 'test_tools', 'test_model_converters.py')
-    spec = importlib.util.spec_from_file_location('_mc_fixtures', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.official_multimae, module.mmmae_multimae
-
-
-official_multimae, mmmae_multimae = _converter_fixtures()
+    return load_tool('tests/test_tools/test_model_converters.py',
+                     '_mc_fixtures')
 
 
 # --------------------------------------------------------------- metafiles
@@ -149,16 +143,17 @@ def _serve(served, name, obj):
 
 
 @pytest.fixture(scope='module')
-def official():
+def official(converter_tests):
     torch.manual_seed(0)
-    return official_multimae()
+    return converter_tests.official_multimae()
 
 
-def test_url_downloads_checks_converts_and_loads(server, cache, official):
+def test_url_downloads_checks_converts_and_loads(server, cache, official,
+                                                 converter_tests):
     served, base = server
     name, sha = _serve(served, 'tiny_multivit-{h}.pth', dict(model=official))
     url = f'{base}/{name}'
-    model = mmmae_multimae()
+    model = converter_tests.mmmae_multimae()
     model.init_cfg = dict(type='Pretrained', checkpoint=url)
     model.init_weights()
     assert torch.equal(model.backbone.blocks[1].attn.qkv.weight,
@@ -180,13 +175,13 @@ def test_url_downloads_checks_converts_and_loads(server, cache, official):
 
 
 def test_model_name_resolves_through_the_zoo(server, cache, official,
-                                             monkeypatch):
+                                             monkeypatch, converter_tests):
     served, base = server
     name, sha = _serve(served, 'zoo_model.pth', dict(model=official))
     zoo = {'tiny-multimae': ZooModel('tiny-multimae', 'x.py',
                                      f'{base}/{name}', sha256=sha)}
     monkeypatch.setattr(model_zoo, 'load_model_zoo', lambda root=None: zoo)
-    model = mmmae_multimae()
+    model = converter_tests.mmmae_multimae()
     model.init_cfg = dict(type='Pretrained', checkpoint='tiny-multimae')
     model.init_weights()
     assert torch.equal(model.backbone.global_tokens,

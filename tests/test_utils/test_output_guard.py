@@ -1,8 +1,6 @@
 """Outputs never overwrite inputs: the checks, the --show-dir hook and
 tools/test.py --out/--show-dir inside the dataset."""
-import importlib.util
 import os
-import os.path as osp
 from types import SimpleNamespace
 
 import cv2
@@ -18,16 +16,6 @@ from mmmae.utils.output_guard import (OutputOverwritesInputError,
                                       check_out_dir_outside,
                                       check_outputs_spare_inputs, data_roots)
 from mmmae.visualization import MultiTaskLocalVisualizer
-
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-
-def _load_tool(path):
-    spec = importlib.util.spec_from_file_location(
-        osp.splitext(osp.basename(path))[0] + '_tool', osp.join(REPO, path))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_same_file_checks(tmp_path):
@@ -75,8 +63,9 @@ def test_show_dir_hook_refuses_input_folder(tmp_path):
 
 
 @pytest.mark.parametrize('option', ['--out', '--show-dir'])
-def test_tools_test_refuses_output_inside_dataset(tmp_path, option):
-    tool = _load_tool('tools/test.py')
+def test_tools_test_refuses_output_inside_dataset(tmp_path, option,
+                                                  load_tool):
+    tool = load_tool('tools/test.py', 'test_tool')
     root = tmp_path / 'nyuv2'
     ckpt = tmp_path / 'iter_1.pth'
     ckpt.write_bytes(b'')
@@ -93,8 +82,8 @@ def test_tools_test_refuses_output_inside_dataset(tmp_path, option):
         tool.merge_args(cfg, args)
 
 
-def test_demo_refuses_to_overwrite_its_input(tmp_path):
-    demo = _load_tool('demo/image_demo.py')
+def test_demo_refuses_to_overwrite_its_input(tmp_path, load_tool):
+    demo = load_tool('demo/image_demo.py', 'image_demo_tool')
     img = tmp_path / 'room.png'
     cv2.imwrite(str(img), np.full((8, 8, 3), 9, np.uint8))
     depth = tmp_path / 'room_depth.png'

@@ -199,18 +199,11 @@ def test_delta_without_or_with_the_wrong_base(tmp_path):
                         base_checkpoint=[str(moved), str(moved)])
 
 
-def test_tools_test_wires_delta_loading(tmp_path):
+def test_tools_test_wires_delta_loading(tmp_path, load_tool):
     """tools/test.py adds the hook, passes --base-checkpoint on, and turns
     the base errors into a one-line exit message."""
-    import importlib.util
-
     from mmengine.config import Config
-    repo = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-        osp.abspath(__file__)))))
-    spec = importlib.util.spec_from_file_location(
-        'mmmae_tools_test', osp.join(repo, 'tools', 'test.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool('tools/test.py', 'mmmae_tools_test')
     ckpt = tmp_path / 'delta.pth'
     ckpt.write_bytes(b'')
     args = tool.parse_args(['cfg.py', str(ckpt), '--base-checkpoint',

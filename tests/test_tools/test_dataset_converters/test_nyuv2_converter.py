@@ -1,5 +1,4 @@
 """The NYUv2 converter on a tiny file in the official schema."""
-import importlib.util
 import os
 import os.path as osp
 
@@ -12,16 +11,10 @@ from scipy.io import savemat
 from mmmae.datasets import NYUv2MultiTaskDataset
 from mmmae.datasets.io_utils import STAGING_SUFFIX, read_marker
 
-ROOT = osp.join(osp.dirname(__file__), '..', '..', '..')
 
-
-def _tool():
-    spec = importlib.util.spec_from_file_location(
-        'nyuv2_converter',
-        osp.join(ROOT, 'tools', 'dataset_converters', 'nyuv2.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+@pytest.fixture(scope='module')
+def tool(load_tool):
+    return load_tool('tools/dataset_converters/nyuv2.py', 'nyuv2_converter')
 
 
 N, H, W = 5, 8, 12
@@ -56,9 +49,9 @@ def _read(out, split, folder, name):
                       cv2.IMREAD_UNCHANGED)
 
 
-def test_convert(raw, tmp_path, capsys):
+def test_convert(raw, tmp_path, capsys, tool):
     out = str(tmp_path / 'nyuv2')
-    _tool().main([raw['dir'], '-o', out])
+    tool.main([raw['dir'], '-o', out])
     # progress (a line per tenth when stdout is not a terminal), then a summary
     printed = capsys.readouterr().out
     assert 'NYUv2 5/5' in printed and 'NYUv2 1/5' in printed, printed
@@ -92,15 +85,14 @@ def test_convert(raw, tmp_path, capsys):
     assert ds[1]['data_samples'].gt_edge.data[0].numpy().tolist() == (
         edge // 255).tolist()
     # a second run is a no-op
-    assert _tool().convert_nyuv2(
+    assert tool.convert_nyuv2(
         osp.join(raw['dir'], 'nyu_depth_v2_labeled.mat'),
         osp.join(raw['dir'], 'splits.mat'),
         osp.join(raw['dir'], 'classMapping40.mat'), out) is None
 
 
 def test_interrupted_run_resumes_without_half_files(raw, tmp_path,
-                                                    monkeypatch):
-    tool = _tool()
+                                                    monkeypatch, tool):
     out = str(tmp_path / 'nyuv2')
     real = tool.atomic_write_png
     calls = dict(n=0)
@@ -134,8 +126,7 @@ def test_interrupted_run_resumes_without_half_files(raw, tmp_path,
         assert ds[i]['inputs']['rgb'].shape == (3, H, W)
 
 
-def test_clear_errors(raw, tmp_path):
-    tool = _tool()
+def test_clear_errors(raw, tmp_path, tool):
     mat = osp.join(raw['dir'], 'nyu_depth_v2_labeled.mat')
     splits = osp.join(raw['dir'], 'splits.mat')
     mapping = osp.join(raw['dir'], 'classMapping40.mat')
@@ -161,9 +152,8 @@ def test_clear_errors(raw, tmp_path):
     assert not osp.exists(out)
 
 
-def test_frame_normals_and_boundaries():
+def test_frame_normals_and_boundaries(tool):
     """A tilted plane gives its normal; boundaries follow the raw labels."""
-    tool = _tool()
     from mmmae.datasets.edges import label_boundaries
     from mmmae.datasets.geometry import NYUV2_INTRINSICS as k
     h, w = 48, 64
