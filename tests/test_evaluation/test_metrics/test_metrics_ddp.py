@@ -63,6 +63,10 @@ def _rank(rank, port, out):
     if rank == 0:
         with open(out, 'w') as f:
             json.dump({k: float(v) for k, v in metrics.items()}, f)
+    # Both ranks tear gloo down together: a rank whose peer has already
+    # exited can abort in teardown ("terminate called without an active
+    # exception", seen under load).
+    dist.barrier()
     dist.destroy_process_group()
 
 

@@ -59,6 +59,10 @@ def _worker(rank, port, method, out):
                     trainable=[n for n, p in model.named_parameters()
                                if p.requires_grad]),
                os.path.join(out, f'rank{rank}.pth'))
+    # Both ranks tear gloo down together: a rank whose peer has already
+    # exited can abort in teardown ("terminate called without an active
+    # exception", seen under load).
+    dist.barrier()
     dist.destroy_process_group()
 
 
