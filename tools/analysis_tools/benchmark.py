@@ -45,7 +45,8 @@ The model phases run on a fake batch (no data on disk needed;
   same files each sample read (``mmmae.utils.data_speed``). Prints
   pipeline samples/s, floor samples/s, their ratio and each transform's
   share. ``--data-passes N`` runs each sample N times from the same random
-  state and counts its fastest run (the figure without interference). Point a config at data with ``--cfg-options
+  state and counts its fastest run (the figure without interference).
+  Point a config at data with ``--cfg-options
   train_dataloader.dataset.data_root=PATH`` (a missing folder is an error
   naming the key); NYUv2-size synthetic data:
   ``python tools/dataset_converters/synthetic_nyuv2.py --size 480 640

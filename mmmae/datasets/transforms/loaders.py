@@ -239,7 +239,6 @@ def label_map(path: str, ctx: LoadContext) -> np.ndarray:
         # Look every pixel up in the decode of the 256 values: the same
         # ids and dtype as decoding every pixel, ~6x faster. A map with a
         # bad value takes the per-pixel decode, which raises its error.
-        table, bad = _label_table_u8(bool(reduce), num_classes, ignore_index)
         top = raw.max()  # ~1/20 of the table look-up
         offset, limit = _label_shift_u8(bool(reduce), num_classes,
                                         ignore_index)
@@ -248,6 +247,7 @@ def label_map(path: str, ctx: LoadContext) -> np.ndarray:
             # 0 -> 255, v -> v - 1): numpy's wrapping uint8 add gives its
             # ids ~15x faster than the look-up.
             return np.add(raw, offset)
+        table, bad = _label_table_u8(bool(reduce), num_classes, ignore_index)
         # No value reaches the first bad one (NYUv2: ids <= 40 < 41): no
         # pixel is bad.
         if top < _first_bad(bad) or not cv2.LUT(raw, bad).any():

@@ -194,10 +194,10 @@ def test_label_map_lookup_equals_per_pixel_decode(dtype, high, monkeypatch):
     (True, 40, 255, 41), (False, 300, 255, 256), (True, None, 255, 255),
     (False, 40, 255, 40), (False, None, 65535, 0)])
 def test_label_shift_is_the_table_below_its_limit(reduce, num_classes,
-                                                  ignore, limit):
+                                                  ignore, limit, monkeypatch):
     """The wrapping-add shortcut covers exactly the values whose decode is
-    a valid uint8 id equal to (v + offset) mod 256, and gives the ids of
-    the per-pixel decode on a map of every such value."""
+    a valid uint8 id equal to (v + offset) mod 256, and ``label_map``
+    gives the ids of the per-pixel decode on a map of every such value."""
     from mmmae.datasets.transforms import loaders
     offset, got = loaders._label_shift_u8(reduce, num_classes, ignore)
     assert got == limit
@@ -206,6 +206,15 @@ def test_label_shift_is_the_table_below_its_limit(reduce, num_classes,
         want = loaders._decode_labels(np.full(1, v, np.uint8), 'x', reduce,
                                       num_classes, ignore)
         assert want.dtype == np.uint8 and want[0] == np.add(v, offset)
+    if limit:
+        raw = values[:limit].reshape(1, -1)
+        monkeypatch.setattr(loaders, 'read_image', lambda p, b=None: raw)
+        ctx = loaders.LoadContext(
+            name='semseg', kind=None, options=dict(ignore_index=ignore),
+            results=dict(reduce_zero_label=reduce, num_classes=num_classes))
+        want = loaders._decode_labels(raw, 'x', reduce, num_classes, ignore)
+        out = loaders.label_map('x.png', ctx)
+        assert out.dtype == want.dtype and np.array_equal(out, want)
     if 0 < limit < 256:  # the first value past it is bad or not shifted
         try:
             past = loaders._decode_labels(np.full(1, limit, np.uint8), 'x',
